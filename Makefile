@@ -1,0 +1,129 @@
+# Makefile - build, test and install diagagent.
+#
+#   make            build build/diagagent
+#   make deps       install missing Debian packages (root, apt-get update first)
+#   make test       deps + build + host setup, then unit and integration tests
+#   make run        deps + build + host setup, then the main job (see README)
+#   make asan       the test suites under AddressSanitizer + UBSan
+#   make valgrind   the test suites under valgrind, leaks count as failures
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Quiet by default; V=1 prints the full commands.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+VERSION   := 0.1.0
+BUILD     ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKGS      := libcurl jansson libpcre2-8 libbpf
+SAN       ?=
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+comma     := ,
+SAN_FLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDIAG_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+             $(SAN_FLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c tracespec/*.c parser/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ  := $(BUILD)/obj/agent/main.o
+UNIT_SRC  := $(wildcard test/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+WORK_SRC  := $(wildcard test/workloads/*.c)
+WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
+LIBDIAG   := $(BUILD)/libdiag.a
+
+.PHONY: all deps setup test check run asan valgrind install uninstall clean tests-bin
+
+all: $(BUILD)/diagagent
+
+$(BUILD)/diagagent: $(MAIN_OBJ) $(LIBDIAG)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(LIBDIAG): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test/%: test/unit/%.c $(LIBDIAG)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBDIAG) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# Workloads are plain C with no project code: their behaviour must be exact.
+$(BUILD)/workloads/%: test/workloads/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+
+tests-bin: $(BUILD)/diagagent $(UNIT_BIN) $(WORK_BIN)
+
+deps:
+	$(Q)scripts/deps
+
+setup:
+	$(Q)scripts/setup-host
+
+# Order matters: packages first (pkg-config needs them), then a fresh make so
+# the pkg-config flags are read with the libraries present.
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests-bin
+	$(Q)scripts/setup-host
+	$(Q)BUILD=$(BUILD) test/run
+
+check: test
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/setup-host
+	$(Q)scripts/demo $(BUILD)/diagagent
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests-bin
+	$(Q)scripts/setup-host
+	$(Q)BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
+
+valgrind: deps
+	$(Q)scripts/deps valgrind
+	$(Q)$(MAKE) --no-print-directory BUILD=build/vg CFLAGS='-O0 -g' tests-bin
+	$(Q)scripts/setup-host
+	$(Q)BUILD=build/vg WRAP='valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/diagagent
+	install -m 0755 $(BUILD)/diagagent $(DESTDIR)$(PREFIX)/bin/diagagent
+	install -m 0644 scripts/diagagent.8 $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8
+	install -m 0600 agent.conf $(DESTDIR)$(PREFIX)/etc/diagagent/agent.conf
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/diagagent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/diagagent $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+build/obj/agent/cli.o: agent/cli.c agent/cli.h
+agent/cli.h:
