@@ -108,12 +108,14 @@ valgrind: deps
 	$(Q)scripts/deps valgrind
 	$(Q)$(MAKE) --no-print-directory BUILD=build/vg CFLAGS='-O0 -g' tests-bin
 	$(Q)scripts/setup-host
-	$(Q)BUILD=build/vg WRAP='valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+	$(Q)BUILD=build/vg WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/diagagent
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/diagagent \
+	  $(DESTDIR)$(PREFIX)/share/diagagent
 	install -m 0755 $(BUILD)/diagagent $(DESTDIR)$(PREFIX)/bin/diagagent
+	install -m 0755 scripts/setup-host $(DESTDIR)$(PREFIX)/share/diagagent/setup-host
 	install -m 0644 scripts/diagagent.8 $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8
 	install -m 0600 agent.conf $(DESTDIR)$(PREFIX)/etc/diagagent/agent.conf
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/diagagent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
@@ -121,7 +123,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/diagagent $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service \
+	  $(DESTDIR)$(PREFIX)/share/diagagent/setup-host
 
 clean:
 	rm -rf build
