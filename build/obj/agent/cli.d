@@ -1,2 +1,0 @@
-build/obj/agent/cli.o: agent/cli.c agent/cli.h
-agent/cli.h:

@@ -1,2 +1,0 @@
-build/obj/agent/runcmd.o: agent/runcmd.c agent/runcmd.h
-agent/runcmd.h:
