@@ -18,7 +18,7 @@ BUILD     ?= build
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := libcurl jansson libpcre2-8 libbpf
+PKGS      := libcurl jansson libpcre2-8 libbpf libelf
 SAN       ?=
 
 ifeq ($(V),1)

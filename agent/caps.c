@@ -346,7 +346,7 @@ static void count_syscall_tracepoints(struct caps *c)
 	closedir(d);
 }
 
-void caps_probe(struct caps *c)
+void caps_probe_host(struct caps *c)
 {
 	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < CAPS_PROBE_KINDS; i++)
@@ -357,9 +357,14 @@ void caps_probe(struct caps *c)
 	probe_fs(c);
 	probe_bpf_types(c);
 	count_syscall_tracepoints(c);
-	probe_bpftrace(c);
 	caps_attach_tracepoint(c);
 	caps_attach_kprobe(c);
 	caps_attach_uprobe(c);
 	caps_attach_kfunc(c);
+}
+
+void caps_probe(struct caps *c)
+{
+	caps_probe_host(c);
+	probe_bpftrace(c);
 }

@@ -104,6 +104,10 @@ struct caps {
  * `bpftrace --info` (a few hundred ms). */
 void caps_probe(struct caps *c);
 
+/* The same, without asking bpftrace (its --info costs ~0.3 s): what lowering
+ * a spec needs. c->bpftrace is left empty. */
+void caps_probe_host(struct caps *c);
+
 /* True when probe kind 'kind' is known to attach here. */
 bool caps_can_attach(const struct caps *c, enum caps_probe_kind kind);
 

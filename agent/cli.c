@@ -10,6 +10,10 @@ int cli_help(const struct cli_command *cmd)
 	printf("%s\n\n%s\n", cmd->usage, cmd->summary);
 	if (cmd->help && *cmd->help)
 		printf("\n%s", cmd->help);
+	if (cmd->common && *cmd->common)
+		printf("%s", cmd->common);
+	if (cmd->examples && *cmd->examples)
+		printf("\n%s", cmd->examples);
 	return CLI_OK;
 }
 

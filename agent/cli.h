@@ -18,11 +18,14 @@ struct cli_command {
 	const char *name;
 	const char *summary;   /* one line for the command list */
 	const char *usage;     /* "usage: diagagent NAME ..." line(s) */
-	const char *help;      /* options and examples, after the usage */
+	const char *help;      /* what the arguments are, and the command's own options */
+	const char *common;    /* options shared with other commands, or NULL */
+	const char *examples;  /* "examples:\n  ..." */
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
 extern const struct cli_command cli_caps;
+extern const struct cli_command cli_script;
 
 /* Print the command's usage and help to stdout (for --help). Returns CLI_OK. */
 int cli_help(const struct cli_command *cmd);

@@ -14,9 +14,8 @@ const struct cli_command cli_caps = {
 	.usage = "usage: diagagent caps [--json]",
 	.help = "options:\n"
 		"  -j, --json    print one JSON object (the schema the agent's heartbeat carries)\n"
-		"  -h, --help    show this help\n"
-		"\n"
-		"examples:\n"
+		"  -h, --help    show this help\n",
+	.examples = "examples:\n"
 		"  diagagent caps                                   # the table, with hints\n"
 		"  diagagent caps --json | jq .probes.kprobe        # can kprobes attach here?\n"
 		"  diagagent caps --json | jq -r .bpftrace.version\n",

@@ -7,6 +7,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_caps,
+	&cli_script,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,34 @@
+/* ktypes.h - facts about kernel types from BTF (/sys/kernel/btf/vmlinux).
+ *
+ * The kernel's BTF is loaded once per process, on first use, and kept until
+ * ktypes_release().
+ */
+#ifndef DIAG_KTYPES_H
+#define DIAG_KTYPES_H
+
+#include <stddef.h>
+
+/* Byte offset of member MEMBER in struct NAME, or -errno (-ENOENT when the
+ * struct or member does not exist, or the kernel has no BTF). */
+int ktypes_member_offset(const char *name, const char *member);
+
+/* Parameter names of kernel function FUNC (at most max, each < 64 bytes).
+ * Returns their count, or -errno. */
+int ktypes_func_params(const char *func, char names[][64], int max);
+
+/* 1 when the kernel has struct NAME, 0 when not, -errno when there is no BTF.
+ * When not, suggest gets a struct that likely stands for it (__kernel_NAME,
+ * NAME64) or "". */
+int ktypes_struct_check(const char *name, char *suggest, size_t size);
+
+/* 1 when struct NAME has MEMBER (directly or through an anonymous struct or
+ * union), 0 when not, -errno when NAME is unknown or there is no BTF. When
+ * not, suggest gets a path that likely stands for it: C macros such as
+ * sock's sk_dport are members of an embedded struct in BTF
+ * (__sk_common.skc_dport); "" when nothing fits. */
+int ktypes_member_check(const char *name, const char *member, char *suggest, size_t size);
+
+/* Drop the cached BTF. */
+void ktypes_release(void);
+
+#endif /* DIAG_KTYPES_H */
