@@ -25,12 +25,12 @@ static bool is_ident(const char *s)
  * (vfs_read.cold, foo.isra.0). */
 static bool is_symbol(const char *s)
 {
-	if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= 128)
 		return false;
 	for (s++; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
 			return false;
-	return strlen(s) < 128;
+	return true;
 }
 
 /* Library names and paths: only characters bpftrace's attach-point syntax
@@ -219,9 +219,13 @@ int spec_parse_signature(const char *text, int col0, struct spec_param *params, 
 	p = copy;
 	while (*p && isspace((unsigned char)*p))
 		p++;
+	for (char *e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); e--)
+		e[-1] = '\0';
 	if (*p == '\0' || strcmp(p, "void") == 0)
 		goto out;
 	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
 		comma = strchr(p, ',');
 		if (comma)
 			*comma = '\0';
@@ -340,6 +344,15 @@ int spec_check(const struct trace_spec *s, struct spec_error *err)
 		specerr_set(err, 0, "use p, r, t or u", "unknown probe type '%c'", s->type);
 		return -EINVAL;
 	}
+	if ((s->type == SPEC_ENTRY || s->type == SPEC_RETURN) && s->category) {
+		specerr_set(err, 0, "a category or provider belongs to t: and u: probes",
+			    "a function probe has no category");
+		return -EINVAL;
+	}
+	if (s->type == SPEC_TRACEPOINT && lib) {
+		specerr_set(err, 0, "write t:CATEGORY:EVENT", "a tracepoint has no library");
+		return -EINVAL;
+	}
 	if ((s->type == SPEC_TRACEPOINT || s->type == SPEC_USDT) && (s->has_signature || s->has_offset)) {
 		specerr_set(err, 0, "use arguments (arg1.., args->FIELD) instead",
 			    "tracepoint and USDT probes take no signature or offset");
@@ -442,6 +455,11 @@ static int parse_probe(struct trace_spec *s, const char *tok, size_t len, struct
 			s->category = strdup(parts[1]);
 			s->function = strdup(parts[2]);
 		} else if (s->type == SPEC_USDT) {
+			if (nparts > 4) {
+				specerr_set(err, cols[4], "write u:LIBRARY:PROBE or u:LIBRARY:PROVIDER:PROBE",
+					    "too many ':' in the probe");
+				goto out;
+			}
 			s->library = strdup(parts[1]);
 			if (nparts == 4)
 				s->category = strdup(parts[2]);
@@ -548,6 +566,32 @@ static int parse_filter(struct trace_spec *s, const char *text, const char *open
 	return rc < 0 ? rc : (int)(close + 1 - text);
 }
 
+/* The offset in the quoted literal at lit of decoded byte number n: each
+ * escape (\n, \xHH, \ooo, ...) is one decoded byte. */
+static int raw_offset(const char *lit, int n)
+{
+	const char *p = lit + 1; /* past the opening quote */
+
+	for (int i = 0; i < n && *p && *p != '"'; i++) {
+		if (*p != '\\') {
+			p++;
+			continue;
+		}
+		p++;
+		if (*p == 'x') {
+			p++;
+			for (int k = 0; k < 2 && isxdigit((unsigned char)*p); k++)
+				p++;
+		} else if (*p >= '0' && *p <= '7') {
+			for (int k = 0; k < 3 && *p >= '0' && *p <= '7'; k++)
+				p++;
+		} else if (*p) {
+			p++;
+		}
+	}
+	return (int)(p - lit);
+}
+
 static int parse_action(struct trace_spec *s, const char *text, const char *p,
 			const struct expr_names *names, struct spec_error *err)
 {
@@ -573,9 +617,15 @@ static int parse_action(struct trace_spec *s, const char *text, const char *p,
 	expr_free(fmt);
 	if (!s->format)
 		return -ENOMEM;
-	nconv = spec_parse_format(s->format, col + 1, convs, SPEC_MAX_VALUES, err);
-	if (nconv < 0)
+	nconv = spec_parse_format(s->format, 0, convs, SPEC_MAX_VALUES, err);
+	/* Columns so far are offsets in the decoded format: point them into the text. */
+	for (int i = 0; i < nconv; i++)
+		convs[i].col = col + raw_offset(p, convs[i].col);
+	if (nconv < 0) {
+		if (err && err->col >= 0)
+			err->col = col + raw_offset(p, err->col);
 		return nconv;
+	}
 	p = skip_ws(p + used);
 	s->values = calloc(SPEC_MAX_VALUES, sizeof(*s->values));
 	if (!s->values)

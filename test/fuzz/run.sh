@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# run.sh SECONDS [BUILD_DIR] - build and run the spec fuzzer (test/fuzz/fuzz_spec.c).
+#
+#   1. builds BUILD_DIR/fuzz_spec with clang's libFuzzer + ASan + UBSan (every
+#      library source compiled with the target), installing clang's fuzzer
+#      runtime with apt-get when it is missing (root only);
+#   2. seeds BUILD_DIR/corpus-spec (kept across runs) from the test data;
+#   3. fuzzes for SECONDS with test/fuzz/spec.dict, saving generated programs
+#      to BUILD_DIR/programs (DIAG_FUZZ_PROGRAMS);
+#   4. compiles up to 50 of those programs with `bpftrace --emit-elf`.
+#
+# Exits non-zero on a crash, leak, timeout, out-of-memory, fixed-point
+# violation or a program bpftrace cannot compile. Crash inputs are left in
+# BUILD_DIR (crash-*, leak-*, timeout-*, oom-*); the full libFuzzer log is
+# BUILD_DIR/fuzz.log. Works without a terminal (CI).
+set -uo pipefail
+
+usage() { echo "usage: test/fuzz/run.sh SECONDS [BUILD_DIR]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+secs=$1
+case $secs in '' | *[!0-9]*) usage ;; esac
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 2
+build=${2:-build/fuzz}
+mkdir -p "$build" || exit 2
+build=$(cd "$build" && pwd)
+
+die() { echo "fuzz: $*" >&2; exit 2; }
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"
+	else return 1; fi
+}
+apt_install() {
+	command -v apt-get >/dev/null || return 1
+	echo "fuzz: installing $* with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# ---- toolchain ---------------------------------------------------------------
+if ! command -v clang >/dev/null; then
+	apt_install clang || die "clang is not installed (apt-get install clang)"
+fi
+clang_major=$(clang --version | sed -n 's/.*clang version \([0-9]*\)\..*/\1/p' | head -n1)
+echo "fuzz: $(clang --version | head -n1)"
+
+# Does -fsanitize=fuzzer link? Debian ships the runtime in libclang-rt-N-dev.
+fuzzer_links() {
+	local t
+	t=$(mktemp -d) || return 1
+	printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$t/t.c"
+	clang -fsanitize=fuzzer,address,undefined -o "$t/t" "$t/t.c" >"$t/log" 2>&1
+	local rc=$?
+	[ $rc = 0 ] || sed 's/^/  /' "$t/log" >&2
+	rm -rf "$t"
+	return $rc
+}
+if ! fuzzer_links; then
+	pkg=libclang-rt-${clang_major}-dev
+	echo "fuzz: clang -fsanitize=fuzzer does not link; the runtime comes with $pkg" >&2
+	apt_install "$pkg" || die "cannot install $pkg (run as root: apt-get update && apt-get install $pkg)"
+	fuzzer_links || die "clang -fsanitize=fuzzer still does not link after installing $pkg"
+fi
+
+# ---- build ---------------------------------------------------------------------
+version=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' Makefile | head -n1)
+[ -n "$version" ] || die "no VERSION in Makefile"
+pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile | head -n1)
+pkgs=${pkgs:-libcurl jansson libpcre2-8 libbpf libelf}
+# shellcheck disable=SC2086
+pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config cannot find: $pkgs (make deps)"
+# shellcheck disable=SC2086
+pkg_libs=$(pkg-config --libs $pkgs) || die "pkg-config cannot find: $pkgs (make deps)"
+shopt -s nullglob
+srcs=()
+for f in tracespec/*.c parser/*.c agent/*.c; do
+	[ "$f" = agent/main.c ] || srcs+=("$f")
+done
+shopt -u nullglob
+bin=$build/fuzz_spec
+stale=1
+if [ -x "$bin" ] && [ -z "$(find "${srcs[@]}" test/fuzz/fuzz_spec.c test/fuzz/run.sh tracespec agent parser Makefile \
+	-newer "$bin" \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name run.sh \) 2>/dev/null | head -n1)" ]; then
+	stale=0
+fi
+if [ $stale = 1 ]; then
+	echo "fuzz: building $bin (${#srcs[@]} library sources)"
+	# shellcheck disable=SC2086
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -DDIAG_VERSION="\"$version\"" -I. $pkg_cflags \
+		-o "$bin.tmp" test/fuzz/fuzz_spec.c "${srcs[@]}" $pkg_libs || die "build failed"
+	mv -f "$bin.tmp" "$bin"
+fi
+
+# ---- corpus --------------------------------------------------------------------
+corpus=$build/corpus-spec
+programs=$build/programs
+log=$build/fuzz.log
+mkdir -p "$corpus"
+rm -rf "$programs" && mkdir -p "$programs"
+# Seeds are named by SHA-1 as libFuzzer names its corpus files: the merge is a copy.
+test/fuzz/seed_corpus.sh "$corpus" || die "seeding the corpus failed"
+
+# ---- fuzz ----------------------------------------------------------------------
+echo "fuzz: running for ${secs}s; log in $log"
+DIAG_FUZZ_PROGRAMS=$programs \
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	"$bin" -dict=test/fuzz/spec.dict -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$build/" \
+	"$corpus" </dev/null >"$log" 2>&1 &
+fpid=$!
+# Progress without the per-input NEW/REDUCE lines and the recommended
+# dictionary (the log has everything).
+tail -n +1 --pid=$fpid -f "$log" 2>/dev/null |
+	grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]|^".*" # Uses: [0-9]+$'
+wait $fpid
+frc=$?
+
+final_stat() { sed -n "s/^stat::$1:[[:space:]]*//p" "$log" | tail -n1; }
+execs=$(final_stat number_of_executed_units)
+eps=$(final_stat average_exec_per_sec)
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+ncorpus=$(find "$corpus" -type f | wc -l)
+fail=0
+if [ $frc != 0 ]; then
+	fail=1
+	echo "fuzz: FAILED: the fuzzer exited with $frc; the input is in $build/ (see the log above)" >&2
+	grep -E '^(==[0-9]+==ERROR|SUMMARY|fixed-point violation|artifact_prefix|Test unit written)' "$log" >&2
+fi
+
+# ---- compile a sample of the generated programs with bpftrace -------------------
+nprog=$(find "$programs" -name '*.bt' | wc -l)
+compiled=0 failed=0 host=0
+if ! command -v bpftrace >/dev/null; then
+	echo "fuzz: bpftrace not installed: the $nprog generated programs are not compiled" >&2
+else
+	tmp=$(mktemp -d) || die "mktemp failed"
+	# Errors that only say this host lacks a kernel feature are not findings.
+	host_re='not supported by (this|the|your) kernel|kernel does not support|[Kk]ernel (version|lacks|has no)|BTF (is )?not available|no BTF|vmlinux.*not found|missing kernel'
+	while IFS= read -r p; do
+		[ -n "$p" ] || continue
+		compiled=$((compiled + 1))
+		if timeout 120 bpftrace --emit-elf "$tmp/x.o" "$p" 1 >"$tmp/out" 2>&1; then
+			continue
+		fi
+		if grep -Eq "$host_re" "$tmp/out"; then
+			host=$((host + 1))
+			echo "fuzz: $p: not compiled for want of a kernel feature: $(grep -E "$host_re" "$tmp/out" | head -n1)" >&2
+			continue
+		fi
+		failed=$((failed + 1))
+		echo "fuzz: FAILED: bpftrace cannot compile generated program $p:" >&2
+		sed 's/^/    /' "$p" >&2
+		echo "  bpftrace says:" >&2
+		grep -v 'RLIMIT_MEMLOCK' "$tmp/out" | sed 's/^/    /' >&2
+	done < <(find "$programs" -name '*.bt' | shuf -n 50)
+	rm -rf "$tmp"
+	[ $failed = 0 ] || fail=1
+fi
+
+echo "fuzz: summary: ${execs:-?} executions (${eps:-?}/s) in ${secs}s, cov ${cov:-?} ft ${ft:-?}," \
+	"corpus $ncorpus files, programs saved $nprog compiled $compiled failed $failed" \
+	"(host-only $host), fuzzer exit $frc"
+exit $fail

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# seed_corpus.sh DIR - write every spec of the repository's test data to DIR,
+# one file per spec (named by the SHA-1 of its bytes, so repeats collapse).
+#
+# Sources: test/data/spec/{valid,invalid}/*/input (one command line per file,
+# one argument per line) and test/data/spec/tracepy/examples.txt (the same,
+# with '#' comment lines). Options (lines starting with '-') are left out,
+# and so is the line after an option that takes a value.
+set -euo pipefail
+
+dir=${1:?usage: test/fuzz/seed_corpus.sh DIR}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+data=$root/test/data/spec
+mkdir -p "$dir"
+
+# extract FILE...: print the spec lines of argument-per-line files.
+extract() {
+	awk '
+	BEGIN { n = split("-p -L --uid -n -c -M -Z -b -d -f -I -s --assume", v, " ")
+		for (i = 1; i <= n; i++) takes[v[i]] = 1 }
+	FNR == 1 { skip = 0 }
+	skip { skip = 0; next }
+	/^#/ || /^$/ { next }
+	/^-/ { if ($0 in takes) skip = 1; next }
+	{ print }
+	' "$@"
+}
+
+count=0
+while IFS= read -r spec; do
+	name=$(printf '%s' "$spec" | sha1sum | cut -c1-40)
+	printf '%s' "$spec" >"$dir/$name"
+	count=$((count + 1))
+done < <(
+	shopt -s nullglob
+	files=("$data"/valid/*/input "$data"/invalid/*/input)
+	[ -f "$data/tracepy/examples.txt" ] && files+=("$data/tracepy/examples.txt")
+	[ ${#files[@]} -gt 0 ] && extract "${files[@]}"
+)
+echo "seed_corpus: $count specs from $data -> $dir ($(find "$dir" -type f | wc -l) files)"
