@@ -48,7 +48,7 @@ WORK_SRC  := $(wildcard test/workloads/*.c)
 WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
 LIBDIAG   := $(BUILD)/libdiag.a
 
-.PHONY: all deps setup test check run asan valgrind install uninstall clean tests-bin
+.PHONY: all deps setup test check run asan valgrind bench fuzz install uninstall clean tests-bin
 
 all: $(BUILD)/diagagent
 
@@ -109,6 +109,17 @@ valgrind: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/vg CFLAGS='-O0 -g' tests-bin
 	$(Q)scripts/setup-host
 	$(Q)BUILD=build/vg WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+
+# Figures as ratios against references run in the same invocation; never a failing test.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tests-bin
+	$(Q)scripts/setup-host
+	$(Q)BUILD=$(BUILD) python3 test/bench/bench.py
+
+# libFuzzer targets (clang), each for FUZZ_SECONDS on its corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(Q)test/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \

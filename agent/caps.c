@@ -293,10 +293,9 @@ const char *caps_bpftrace_info(const struct caps *c, const char *key)
 	return NULL;
 }
 
-static void probe_bpftrace(struct caps *c)
+int caps_bpftrace_version(struct caps *c)
 {
 	char *ver_argv[] = { c->bpftrace.path, "--version", NULL };
-	char *info_argv[] = { c->bpftrace.path, "--info", NULL };
 	struct runcmd_result res;
 	int rc;
 
@@ -304,18 +303,29 @@ static void probe_bpftrace(struct caps *c)
 	if (!c->bpftrace.found) {
 		snprintf(c->bpftrace.error, sizeof(c->bpftrace.error),
 			 "bpftrace not found in PATH; hint: apt-get install bpftrace (or make deps)");
-		return;
+		return -ENOENT;
 	}
 	rc = runcmd_capture(ver_argv, BPFTRACE_TIMEOUT_MS, 4096, &res);
 	if (rc < 0) {
 		snprintf(c->bpftrace.error, sizeof(c->bpftrace.error), "cannot run '%.120s': %s",
 			 c->bpftrace.path, strerror(-rc));
-		return;
+		return rc;
 	}
-	if (caps_parse_bpftrace_version(c, res.out) < 0)
+	rc = caps_parse_bpftrace_version(c, res.out);
+	if (rc < 0)
 		snprintf(c->bpftrace.error, sizeof(c->bpftrace.error), "'%.120s --version' printed no version%s",
 			 c->bpftrace.path, res.timed_out ? " (timed out)" : "");
 	runcmd_release(&res);
+	return rc;
+}
+
+static void probe_bpftrace(struct caps *c)
+{
+	char *info_argv[] = { c->bpftrace.path, "--info", NULL };
+	struct runcmd_result res;
+
+	if (caps_bpftrace_version(c) == -ENOENT || !c->bpftrace.path[0])
+		return;
 
 	/* --info needs root on some versions; what it prints is kept either way. */
 	if (runcmd_capture(info_argv, BPFTRACE_TIMEOUT_MS, BPFTRACE_OUTPUT_CAP, &res) == 0) {
@@ -346,7 +356,7 @@ static void count_syscall_tracepoints(struct caps *c)
 	closedir(d);
 }
 
-void caps_probe_host(struct caps *c)
+static void probe_common(struct caps *c)
 {
 	memset(c, 0, sizeof(*c));
 	for (int i = 0; i < CAPS_PROBE_KINDS; i++)
@@ -357,6 +367,17 @@ void caps_probe_host(struct caps *c)
 	probe_fs(c);
 	probe_bpf_types(c);
 	count_syscall_tracepoints(c);
+}
+
+void caps_probe_quick(struct caps *c)
+{
+	probe_common(c);
+	caps_quick_kinds(c);
+}
+
+void caps_probe_host(struct caps *c)
+{
+	probe_common(c);
 	caps_attach_tracepoint(c);
 	caps_attach_kprobe(c);
 	caps_attach_uprobe(c);

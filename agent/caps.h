@@ -108,6 +108,12 @@ void caps_probe(struct caps *c);
  * a spec needs. c->bpftrace is left empty. */
 void caps_probe_host(struct caps *c);
 
+/* Like caps_probe_host(), but the probe kinds from a quick look (the PMU
+ * or tracefs entries and program types that tell them apart) instead of
+ * attach tests, whose detach costs ~0.1 s each: what `script` and `trace`
+ * lower by. `caps` and the heartbeat use the full proof. */
+void caps_probe_quick(struct caps *c);
+
 /* True when probe kind 'kind' is known to attach here. */
 bool caps_can_attach(const struct caps *c, enum caps_probe_kind kind);
 
@@ -133,6 +139,11 @@ void caps_parse_bpftrace_info(struct caps *c, const char *text);
 /* Look up a kept --info highlight by key; NULL when absent. */
 const char *caps_bpftrace_info(const struct caps *c, const char *key);
 
+/* Find bpftrace and read its version (not --info): fills c->bpftrace's
+ * found, path and version. Returns 0, -ENOENT when there is no bpftrace,
+ * or another -errno (c->bpftrace.error says why). */
+int caps_bpftrace_version(struct caps *c);
+
 /* Search PATH (or DIAGAGENT_BPFTRACE when set) for bpftrace; fills
  * c->bpftrace.path. Returns 1 when found, 0 when not. */
 int caps_find_bpftrace(struct caps *c);
@@ -142,6 +153,7 @@ void caps_attach_tracepoint(struct caps *c);
 void caps_attach_kprobe(struct caps *c);
 void caps_attach_uprobe(struct caps *c);
 void caps_attach_kfunc(struct caps *c);
+void caps_quick_kinds(struct caps *c);
 
 /* Internal: set an item's state, detail and (optional) hint, printf-style detail. */
 void caps_set(struct caps_item *it, int state, const char *hint, const char *fmt, ...)

@@ -349,3 +349,37 @@ void caps_attach_kfunc(struct caps *c)
 		caps_set(it, is_perm(err) ? CAPS_UNKNOWN : CAPS_NO, is_perm(err) ? ROOT_HINT : NULL,
 			 "no kernel function accepted an fentry program: %s", strerror(-err));
 }
+
+/* ---- the quick look, for lowering ------------------------------------------------ *
+ * Detaching a BPF program from a perf event waits for an RCU grace period
+ * (about 0.1 s per probe here), which `trace` cannot afford before every run.
+ * Lowering only needs what tells the kinds apart: the PMU or tracefs entry
+ * that exists only where the kind can attach, and the program type. */
+void caps_quick_kinds(struct caps *c)
+{
+	int retbit, kp = pmu_type("kprobe", &retbit), up = pmu_type("uprobe", &retbit);
+	const struct caps_item *kprog = &c->prog[CAPS_PROG_KPROBE];
+	int kstate = kprog->state == CAPS_NO ? CAPS_NO : kprog->state;
+
+	if (!c->tracefs_path[0])
+		caps_set(&c->probe[CAPS_TRACEPOINT], CAPS_NO, c->tracefs.hint, "tracefs is not mounted");
+	else if (c->syscall_tracepoints <= 0)
+		caps_set(&c->probe[CAPS_TRACEPOINT], c->syscall_tracepoints < 0 ? CAPS_UNKNOWN : CAPS_NO, ROOT_HINT,
+			 "no syscall tracepoints readable under %s", c->tracefs_path);
+	else
+		caps_set(&c->probe[CAPS_TRACEPOINT], c->prog[CAPS_PROG_TRACEPOINT].state, NULL,
+			 "%d syscall tracepoints (quick look)", c->syscall_tracepoints);
+	if (kp < 0) {
+		caps_attach_kprobe(c); /* no PMU: answered without attaching anything */
+	} else {
+		caps_set(&c->probe[CAPS_KPROBE], kstate, NULL, "kprobe PMU present (quick look)");
+		caps_set(&c->probe[CAPS_KRETPROBE], kstate, NULL, "kprobe PMU present (quick look)");
+	}
+	for (int k = CAPS_UPROBE; k <= CAPS_USDT; k++)
+		caps_set(&c->probe[k], up < 0 ? CAPS_NO : kstate, NULL,
+			 up < 0 ? "no uprobe PMU in " PMU_DIR : "uprobe PMU present (quick look)");
+	if (c->btf.state == CAPS_YES && c->prog[CAPS_PROG_TRACING].state == CAPS_YES)
+		caps_set(&c->probe[CAPS_KFUNC], CAPS_YES, NULL, "BTF and BPF_PROG_TYPE_TRACING (quick look)");
+	else
+		caps_attach_kfunc(c); /* says why not, without attaching */
+}

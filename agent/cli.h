@@ -26,6 +26,7 @@ struct cli_command {
 
 extern const struct cli_command cli_caps;
 extern const struct cli_command cli_script;
+extern const struct cli_command cli_trace;
 
 /* Print the command's usage and help to stdout (for --help). Returns CLI_OK. */
 int cli_help(const struct cli_command *cmd);

@@ -40,7 +40,7 @@ static int script_run(int argc, char **argv)
 	if (rc == CLI_OK && t.help) {
 		cli_help(&cli_script);
 	} else if (rc == CLI_OK) {
-		caps_probe_host(&c);
+		caps_probe_quick(&c);
 		rc = compile_specs(&t, &cli_script, &c, &res);
 		if (rc == CLI_OK) {
 			fputs(res.program, stdout);

@@ -8,6 +8,7 @@
 static const struct cli_command *const commands[] = {
 	&cli_caps,
 	&cli_script,
+	&cli_trace,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -706,6 +706,9 @@ int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace
 	if (rc < 0)
 		goto cleanup;
 	emit_header(specs, nspecs, &out);
+	/* bpftrace runs BEGIN once every probe is attached: the marker tells
+	 * user space when the trace really starts. */
+	strbuf_puts(&out, "BEGIN\n{\n\tprint((\"attached\", nsecs));\n}\n\n");
 	for (int i = 0; i < nspecs; i++) {
 		struct probe_gen g = { .s = specs[i], .lw = &lw[i], .index = i };
 

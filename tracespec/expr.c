@@ -769,6 +769,8 @@ static int parse_type(struct parser *p, struct expr *e)
 			return rc;
 	}
 	while (p->tok.kind == T_STAR) {
+		if (e->u.cast.stars == 2)
+			return fail_at_tok(p, "at most two '*' in a cast", "bpftrace takes struct T * and struct T **");
 		e->u.cast.stars++;
 		rc = lex(p);
 		if (rc)

@@ -242,6 +242,18 @@ static int emit_tight(const struct expr *e, const struct expr_emit_ctx *ctx, str
 	return rc;
 }
 
+/* bpftrace 0.17 refuses string literals of 64 bytes or more in a program. */
+#define BPFTRACE_MAX_LITERAL 63
+
+static int check_literal(const struct expr *e, size_t len, struct spec_error *err)
+{
+	if (len <= BPFTRACE_MAX_LITERAL)
+		return 0;
+	specerr_set(err, e->col, "bpftrace compares at most 63 bytes: shorten it (STRCMP matches a prefix)",
+		    "string literal of %zu bytes is too long", len);
+	return -EINVAL;
+}
+
 /* An operand compared with a string: as is when it is a string, else str(). */
 static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
 			  struct strbuf *out, struct spec_error *err)
@@ -249,8 +261,8 @@ static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
 	int rc;
 
 	if (e->kind == EXPR_STR)
-		return expr_emit_string(e->u.str.s ? e->u.str.s : "", e->u.str.s ? e->u.str.len : 0,
-					out);
+		return check_literal(e, e->u.str.s ? e->u.str.len : 0, err) ?:
+		       expr_emit_string(e->u.str.s ? e->u.str.s : "", e->u.str.s ? e->u.str.len : 0, out);
 	if (expr_is_string(e) || (ctx->is_string && ctx->is_string(ctx->ud, e)))
 		return emit_rec(e, ctx, out, err);
 	strbuf_puts(out, "str(");
@@ -384,6 +396,8 @@ static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struc
 	case EXPR_STRCMP:
 		if (e->a->kind == EXPR_STR)
 			return fail_string(e->a, err);
+		if (check_literal(e, e->u.str.s ? e->u.str.len : 0, err) < 0)
+			return -EINVAL;
 		strbuf_puts(out, "(strncmp(");
 		rc = emit_as_string(e->a, ctx, out, err);
 		strbuf_puts(out, ", ");

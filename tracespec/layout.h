@@ -6,7 +6,8 @@
  *   (nsecs, cpu, pid, tid, uid, comm, probe, COLUMNS...)
  *
  * The first LAYOUT_HEADER columns are fixed; probe is the index of the spec
- * (layout.probes[probe]) whose columns follow.
+ * (layout.probes[probe]) whose columns follow. Once every probe is attached,
+ * BEGIN prints the marker ("attached", nsecs).
  */
 #ifndef DIAG_LAYOUT_H
 #define DIAG_LAYOUT_H

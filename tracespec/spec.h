@@ -24,7 +24,8 @@
 #include "tracespec/specerr.h"
 #include "tracespec/strbuf.h"
 
-#define SPEC_MAX_LEN 4096      /* longest spec text accepted */
+#define SPEC_MAX_LEN 16384     /* longest spec text accepted: 4x the longest a user writes,
+                                  as canonical text escapes a byte in up to 4 */
 #define SPEC_MAX_VALUES 16     /* most format values */
 #define SPEC_MAX_PARAMS 6      /* most signature parameters (arg1..arg6) */
 #define SPEC_MAX_ARG 6         /* argN goes up to arg6, as in trace.py */

@@ -160,8 +160,8 @@ static int parse_param(char *text, int col, struct spec_param *p, struct spec_er
 	}
 	memset(p, 0, sizeof(*p));
 	if (strcmp(words[0], "struct") == 0) {
-		if (nwords != 3 || !is_ident(words[1]) || stars == 0) {
-			specerr_set(err, col, "struct parameters are pointers: struct NAME *param",
+		if (nwords != 3 || !is_ident(words[1]) || stars == 0 || stars > 2) {
+			specerr_set(err, col, "struct parameters are pointers: struct NAME *param (or **param)",
 				    "bad struct parameter");
 			return -EINVAL;
 		}

@@ -63,16 +63,24 @@ int strbuf_putc(struct strbuf *sb, char c)
 
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
+	size_t room = sb->cap > sb->len ? sb->cap - sb->len : 0;
 	va_list ap2;
 	int n;
 
 	if (sb->err)
 		return sb->err;
+	/* Usually the text fits in the space already there: format once. */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? sb->buf + sb->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return sb->err = -EINVAL;
+	if ((size_t)n < room && sb->len + (size_t)n <= sb->max) {
+		sb->len += (size_t)n;
+		return 0;
+	}
+	if (room)
+		sb->buf[sb->len] = '\0';
 	if (grow(sb, (size_t)n))
 		return sb->err;
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);

@@ -16,7 +16,7 @@
 set -uo pipefail
 
 usage() { echo "usage: test/fuzz/run.sh SECONDS [BUILD_DIR]" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
 secs=$1
 case $secs in '' | *[!0-9]*) usage ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -111,12 +111,30 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$build/" \
 	"$corpus" </dev/null >"$log" 2>&1 &
 fpid=$!
+trap 'kill "$fpid" 2>/dev/null; exit 130' INT TERM
 # Progress without the per-input NEW/REDUCE lines and the recommended
 # dictionary (the log has everything).
 tail -n +1 --pid=$fpid -f "$log" 2>/dev/null |
 	grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]|^".*" # Uses: [0-9]+$'
 wait $fpid
 frc=$?
+trap - INT TERM
+
+# Minimise the corpus for the next run: libFuzzer keeps the files of loaded
+# units it has since reduced, so the directory only grows otherwise.
+fuzz_corp=$(grep -o 'corp: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+if [ $frc = 0 ]; then
+	rm -rf "$corpus.min" && mkdir -p "$corpus.min"
+	if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		"$bin" -merge=1 -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$build/" \
+		"$corpus.min" "$corpus" </dev/null >"$build/merge.log" 2>&1; then
+		rm -rf "$corpus" && mv "$corpus.min" "$corpus"
+	else
+		echo "fuzz: minimising the corpus failed (see $build/merge.log); kept it as it was" >&2
+		rm -rf "$corpus.min"
+	fi
+fi
 
 final_stat() { sed -n "s/^stat::$1:[[:space:]]*//p" "$log" | tail -n1; }
 execs=$(final_stat number_of_executed_units)
@@ -162,6 +180,6 @@ else
 fi
 
 echo "fuzz: summary: ${execs:-?} executions (${eps:-?}/s) in ${secs}s, cov ${cov:-?} ft ${ft:-?}," \
-	"corpus $ncorpus files, programs saved $nprog compiled $compiled failed $failed" \
+	"corpus ${fuzz_corp:-?} units ($ncorpus files kept), programs saved $nprog compiled $compiled failed $failed" \
 	"(host-only $host), fuzzer exit $frc"
 exit $fail

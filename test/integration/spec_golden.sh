@@ -21,7 +21,7 @@ if [ "$(id -u)" -eq 0 ] && command -v bpftrace >/dev/null; then have_bpftrace=tr
 for dir in "$D"/valid/*/; do
 	name=valid/$(basename "$dir")
 	run_script "$dir"
-	if [ "${UPDATE:-}" = 1 ]; then cp "$TMP/out" "$dir/expected.bt"; fi
+	if [ "${UPDATE:-}" = 1 ] && [ $rc -eq 0 ]; then cp "$TMP/out" "$dir/expected.bt"; fi
 	if [ $rc -ne 0 ]; then
 		nok "$name: exit $rc: $(head -n1 "$TMP/err")"
 		continue
@@ -50,7 +50,7 @@ for dir in "$D"/invalid/*/; do
 	run_script "$dir"
 	want=2
 	[ -f "$dir/status" ] && want=$(cat "$dir/status")
-	if [ "${UPDATE:-}" = 1 ]; then
+	if [ "${UPDATE:-}" = 1 ] && [ $rc -ne 0 ] && [ $rc -lt 64 ]; then
 		cp "$TMP/err" "$dir/error"
 		[ $rc -ne 2 ] && echo $rc >"$dir/status"
 		want=$rc

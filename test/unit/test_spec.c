@@ -1486,7 +1486,7 @@ static void test_limits(void **state)
 	assert_int_equal(spec_parse(text, &s, &err), -E2BIG);
 	assert_null(s);
 	assert_true(err.msg[0] != '\0');
-	assert_non_null(strstr(err.msg, "longer than 4096"));
+	assert_non_null(strstr(err.msg, "longer than 16384"));
 	expect_good_msg("E2BIG", err.msg);
 	free(text);
 
