@@ -53,6 +53,7 @@ struct procman {
 	struct proc *head;
 	char *buf;                /* CHUNK bytes, shared by every read */
 	int busy;                 /* > 0 while a dispatch or kill_all walks the list: free later */
+	int in_output;            /* > 0 inside on_output: buf is in use */
 	struct pollfd *pfds;      /* procman_run()'s poll set */
 	int npfds;
 };
@@ -517,6 +518,15 @@ int proc_pid(const struct proc *p)
 
 /* ---- deadlines and stopping ---------------------------------------------------------- */
 
+void proc_detach(struct proc *p)
+{
+	if (!p)
+		return;
+	p->on_output = NULL;
+	p->on_exit = NULL;
+	p->ud = NULL;
+}
+
 void procman_set_deadline(struct proc *p, int64_t at_ms, int sig, int grace_ms)
 {
 	if (!p || p->done)
@@ -667,10 +677,20 @@ static void sweep(struct procman *pm)
 /* Read what one pipe holds, at most budget bytes. Closes it on EOF. */
 static void drain(struct proc *p, int i, size_t budget)
 {
+	struct procman *pm = p->pm;
+	char *buf = pm->buf, *own = NULL;
 	size_t total = 0;
 
+	/* procman_kill_all() called from on_output: pm->buf still holds the
+	 * bytes that callback was given. */
+	if (pm->in_output) {
+		own = malloc(CHUNK);
+		if (!own)
+			return;
+		buf = own;
+	}
 	while (p->fd[i] >= 0 && !p->done && total < budget) {
-		ssize_t n = read(p->fd[i], p->pm->buf, CHUNK);
+		ssize_t n = read(p->fd[i], buf, CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -681,9 +701,13 @@ static void drain(struct proc *p, int i, size_t budget)
 			break;
 		}
 		total += (size_t)n;
-		if (p->on_output)
-			p->on_output(p->ud, p, i + 1, p->pm->buf, (size_t)n);
+		if (p->on_output) {
+			pm->in_output++;
+			p->on_output(p->ud, p, i + 1, buf, (size_t)n);
+			pm->in_output--;
+		}
 	}
+	free(own);
 }
 
 /* The child has exited and its output was read (or others hold the pipes

@@ -77,6 +77,11 @@ void procman_set_deadline(struct proc *p, int64_t at_ms, int sig, int grace_ms);
  * A second call may only shorten the grace. */
 void procman_stop(struct proc *p, int sig, int grace_ms);
 
+/* Forget the callbacks: the child runs on (stop it first if it must end),
+ * its output is discarded and on_exit is not called. For an owner that goes
+ * away before its child does. */
+void proc_detach(struct proc *p);
+
 /* Number of children not yet reaped. */
 int procman_count(const struct procman *pm);
 

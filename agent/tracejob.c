@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct tracejob {
 	int raw_fd;
 	int64_t mono_to_wall_ns;
 	int64_t started_ms, attached_ms, finished_ms;
+	int64_t deadline_ms;          /* when the current deadline stops bpftrace */
 	time_t started_at, finished_at;
 	int probes;
 	bool attached, done, stopping, cancelled, killed;
@@ -54,9 +56,13 @@ static void set_deadline(struct tracejob *j)
 	const struct trace_opts *o = j->spec.opts;
 
 	/* The program ends itself after the duration; this is the backstop. */
-	if (o->duration > 0 && j->proc)
-		procman_set_deadline(j->proc, j->attached_ms + (int64_t)o->duration * 1000 + 1000, SIGINT,
-				     j->spec.kill_grace_ms);
+	if (o->duration > 0 && j->proc) {
+		j->deadline_ms = j->attached_ms + (int64_t)o->duration * 1000 + 1000;
+		procman_set_deadline(j->proc, j->deadline_ms, SIGINT, j->spec.kill_grace_ms);
+	} else {
+		j->deadline_ms = INT64_MAX;
+		procman_set_deadline(j->proc, INT64_MAX, SIGINT, j->spec.kill_grace_ms);
+	}
 }
 
 static void on_attached(void *ud, uint64_t nsecs)
@@ -94,6 +100,12 @@ static void on_event(void *ud, const struct scan_event *ev)
 	render_message(ev, &j->msg);
 	if (!passes_filter(j)) {
 		stats_filtered(j->stats);
+		return;
+	}
+	/* The kernel's cap can overshoot by a few events across CPUs (its
+	 * check-and-increment is not atomic): the cap is exact here. */
+	if (j->spec.opts->max_events >= 0 && j->nevents >= (unsigned long long)j->spec.opts->max_events) {
+		stats_over_cap(j->stats);
 		return;
 	}
 	j->nevents++;
@@ -163,7 +175,8 @@ static void on_exit_cb(void *ud, struct proc *p, int status)
 	(void)p;
 	j->proc = NULL;
 	j->exit_status = status;
-	j->killed = status == 128 + SIGKILL && j->stopping;
+	/* SIGKILL after the grace, whether we stopped it or a deadline did. */
+	j->killed = status == 128 + SIGKILL && (j->stopping || procman_now_ms() >= j->deadline_ms);
 	finish(j);
 }
 
@@ -310,7 +323,8 @@ struct tracejob *tracejob_start(struct procman *pm, const struct tracejob_spec *
 		}
 	}
 	/* Until the attach marker: the start-up limit. */
-	procman_set_deadline(j->proc, j->started_ms + j->spec.startup_timeout_ms, SIGINT, j->spec.kill_grace_ms);
+	j->deadline_ms = j->started_ms + j->spec.startup_timeout_ms;
+	procman_set_deadline(j->proc, j->deadline_ms, SIGINT, j->spec.kill_grace_ms);
 	return j;
 fail:
 	tracejob_free(j);
@@ -454,6 +468,12 @@ json_t *tracejob_result(struct tracejob *j)
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
 				    j->spec.kill_grace_ms);
+		else if (strstr(strbuf_str(&j->errbuf), "BPF stack limit"))
+			strbuf_puts(&err, "the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
+					  "for one string read at a syscall's exit, less for more strings) or print fewer strings");
+		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
+			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)", j->exit_status - 128,
+				    strsignal(j->exit_status - 128));
 		else
 			error_text(j, &err);
 		if (!err.len)
@@ -470,8 +490,10 @@ void tracejob_free(struct tracejob *j)
 {
 	if (!j)
 		return;
-	if (j->proc && !j->done)
+	if (j->proc && !j->done) {
 		procman_stop(j->proc, SIGKILL, 0);
+		proc_detach(j->proc); /* procman reaps it; nothing may call back into j */
+	}
 	if (j->raw_fd >= 0)
 		close(j->raw_fd);
 	if (j->program_path[0])

@@ -28,7 +28,7 @@ struct trace_stats {
 	bool have_hits;
 	uint64_t kernel_streamed;  /* @__streamed */
 	bool have_kernel_streamed;
-	uint64_t lost, filtered, dropped_samples;
+	uint64_t lost, filtered, over_cap, dropped_samples;
 	uint64_t *lat;             /* latency samples */
 	size_t nlat, caplat;
 	uint64_t lat_seen;         /* every latency, also past the sample cap */
@@ -102,6 +102,11 @@ int stats_event(struct trace_stats *st, const struct scan_event *ev)
 	}
 	st->lat[st->nlat++] = ev->latency_ns;
 	return 0;
+}
+
+void stats_over_cap(struct trace_stats *st)
+{
+	st->over_cap++;
 }
 
 void stats_filtered(struct trace_stats *st)
@@ -289,7 +294,7 @@ uint64_t stats_total(const struct trace_stats *st)
 	uint64_t n = 0;
 
 	if (!st->have_hits)
-		return stats_streamed(st) + st->filtered + st->lost;
+		return stats_streamed(st) + st->filtered + st->over_cap + st->lost;
 	for (int i = 0; i < st->l->nprobes; i++)
 		n += st->hits[i];
 	return n;
@@ -374,8 +379,9 @@ json_t *stats_json(const struct trace_stats *cst, double duration_s, const struc
 	struct trace_stats *st = (struct trace_stats *)cst; /* sorting in place changes no figure */
 	json_t *o = json_object(), *probes = json_array();
 	uint64_t total = stats_total(st), streamed = stats_streamed(st);
-	bool capped = st->l->max_events >= 0 && (st->have_kernel_streamed ? st->kernel_streamed : streamed) >=
-							   (uint64_t)st->l->max_events && total > streamed + st->filtered;
+	bool capped = st->over_cap > 0 ||
+		      (st->l->max_events >= 0 && (st->have_kernel_streamed ? st->kernel_streamed : streamed) >=
+		       (uint64_t)st->l->max_events && total > streamed + st->filtered);
 
 	if (!o || !probes) {
 		json_decref(o);

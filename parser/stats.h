@@ -31,6 +31,9 @@ int stats_event(struct trace_stats *st, const struct scan_event *ev);
 /* -A: count one more of this message. */
 int stats_message(struct trace_stats *st, const char *msg, size_t len);
 
+/* An event that reached user space past the -M cap. */
+void stats_over_cap(struct trace_stats *st);
+
 /* An event the -f filter dropped. */
 void stats_filtered(struct trace_stats *st);
 

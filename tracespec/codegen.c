@@ -63,7 +63,9 @@ static int emit_field(struct probe_gen *g, int f, struct strbuf *out)
 	if (g->exit_side && g->paired) {
 		if (!g->saved[f])
 			return -EINVAL; /* the analysis saved every field the exit side uses */
-		return strbuf_addf(out, "$__e.%d", g->saved[f]);
+		/* Read from the map, not a stack copy of the tuple: with -Z 200
+		 * a copy would push the program past the 512-byte BPF stack. */
+		return strbuf_addf(out, "@__e%d[tid].%d", g->index, g->saved[f]);
 	}
 	return strbuf_addf(out, "args->%s", g->lw->fields.fields[f].name);
 }
@@ -452,7 +454,7 @@ static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct 
 		lp->cols[n++].kind = LC_RETVAL;
 	}
 	if (lp->has_latency) {
-		strbuf_puts(out, ", nsecs - $__e.0");
+		strbuf_addf(out, ", nsecs - @__e%d[tid].0", g->index);
 		lp->cols[n++].kind = LC_LATENCY;
 	}
 	for (int i = 0; i < s->nvalues; i++) {
@@ -573,7 +575,6 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	g->exit_side = true;
 	attach_point(g, true, out);
 	strbuf_addf(out, "\n/@__e%d[tid].0/\n{\n", g->index);
-	strbuf_addf(out, "\t$__e = @__e%d[tid];\n\tdelete(@__e%d[tid]);\n", g->index, g->index);
 	if (g->filter_at_exit) {
 		strbuf_puts(out, "\tif (");
 		if (emit_expr(g, s->filter, out, err) < 0)
@@ -584,7 +585,7 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	} else {
 		rc = emit_event(g, o, lp, "\t", out, err);
 	}
-	strbuf_puts(out, "}\n");
+	strbuf_addf(out, "\tdelete(@__e%d[tid]);\n}\n", g->index);
 	return rc;
 }
 
