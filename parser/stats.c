@@ -200,7 +200,8 @@ void stats_each_message(const struct trace_stats *st,
 	for (size_t i = 0; i < st->msg_cap; i++)
 		if (st->msgs[i].msg)
 			order[n++] = &st->msgs[i];
-	qsort(order, n, sizeof(*order), cmp_slot_desc);
+	if (n > 1)
+		qsort(order, n, sizeof(*order), cmp_slot_desc);
 	for (size_t i = 0; i < n; i++)
 		fn(ud, order[i]->msg, order[i]->len, order[i]->count);
 	if (st->msg_other)
@@ -323,6 +324,8 @@ static uint64_t percentile(const uint64_t *v, size_t n, double p)
 {
 	size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
 
+	if (n == 0)
+		return 0;
 	if (rank < 1)
 		rank = 1;
 	return v[(rank > n ? n : rank) - 1];
@@ -332,7 +335,8 @@ static json_t *latency_json(struct trace_stats *st)
 {
 	json_t *o = json_object();
 
-	qsort(st->lat, st->nlat, sizeof(*st->lat), cmp_u64);
+	if (st->nlat > 1)
+		qsort(st->lat, st->nlat, sizeof(*st->lat), cmp_u64);
 	json_object_set_new(o, "count", json_integer((json_int_t)st->lat_seen));
 	json_object_set_new(o, "p50", json_integer((json_int_t)percentile(st->lat, st->nlat, 50)));
 	json_object_set_new(o, "p90", json_integer((json_int_t)percentile(st->lat, st->nlat, 90)));
@@ -346,7 +350,8 @@ static json_t *top_json(struct trace_stats *st)
 {
 	json_t *a = json_array();
 
-	qsort(st->procs, st->nprocs, sizeof(*st->procs), cmp_proc_desc);
+	if (st->nprocs > 1)
+		qsort(st->procs, st->nprocs, sizeof(*st->procs), cmp_proc_desc);
 	for (size_t i = 0; i < st->nprocs && i < STATS_TOP; i++) {
 		json_t *p = json_object();
 		bool lossy = false;
