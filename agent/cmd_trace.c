@@ -54,6 +54,7 @@ struct view {
 	int64_t mono_to_wall_ns;
 	uint64_t first_nsecs;
 	struct strbuf line;
+	struct strbuf scratch;
 };
 
 /* Terminal-safe text: control bytes as \xHH, so a file name cannot drive the terminal. */
@@ -92,12 +93,11 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 	const struct trace_opts *o = &v->t->opts;
 
 	if (v->t->jsonl) {
-		json_t *e = render_event_json(ev, v->mono_to_wall_ns);
-
-		if (e) {
-			json_dumpf(e, stdout, JSON_COMPACT);
-			putchar('\n');
-			json_decref(e);
+		v->line.len = 0;
+		v->line.err = 0;
+		if (render_event_text(ev, v->mono_to_wall_ns, &v->line, &v->scratch) == 0) {
+			strbuf_putc(&v->line, '\n');
+			fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
 		}
 		return;
 	}
@@ -259,6 +259,7 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 	v.mono_to_wall_ns = ((int64_t)a.tv_sec - b.tv_sec) * 1000000000 + (a.tv_nsec - b.tv_nsec);
 	v.columns = !t->json && !t->jsonl;
 	strbuf_init(&v.line, 1 << 20);
+	strbuf_init(&v.scratch, 1 << 20);
 	if (v.columns && !t->opts.aggregate)
 		print_header(&v);
 	if (t->replay) {
@@ -326,6 +327,7 @@ out:
 	tracejob_free(v.job);
 	procman_free(pm);
 	strbuf_release(&v.line);
+	strbuf_release(&v.scratch);
 	return rc;
 }
 

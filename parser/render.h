@@ -51,4 +51,12 @@ void render_time(int64_t ns, char *out);
  * Returns a new reference, or NULL on allocation failure. */
 json_t *render_event_json(const struct scan_event *ev, int64_t mono_to_wall_ns);
 
+/* The same object as render_event_json, written as compact JSON text (no
+ * newline) straight into out, without building a jansson tree: the fast
+ * path for streaming. scratch is a work buffer the caller keeps between
+ * calls. Returns 0 or the strbuf error. */
+#define RENDER_MAX_LOSSY 24
+int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out,
+		      struct strbuf *scratch);
+
 #endif /* DIAG_RENDER_H */

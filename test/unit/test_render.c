@@ -560,6 +560,50 @@ static void test_event_some_lossy(void **state)
 	json_decref(o);
 }
 
+/* render_event_text writes exactly the object render_event_json builds. */
+static void expect_same_text(const struct scan_event *ev, int64_t off)
+{
+	struct strbuf out = STRBUF_INIT(1 << 20), scratch = STRBUF_INIT(1 << 20);
+	json_t *tree = render_event_json(ev, off), *back;
+	json_error_t jerr;
+
+	assert_non_null(tree);
+	assert_int_equal(render_event_text(ev, off, &out, &scratch), 0);
+	back = json_loads(strbuf_str(&out), 0, &jerr);
+	if (!back)
+		fail_msg("not JSON (%s): %s", jerr.text, strbuf_str(&out));
+	if (!json_equal(tree, back)) {
+		char *t = json_dumps(tree, JSON_COMPACT);
+
+		fail_msg("differ:\n tree %s\n text %s", t, strbuf_str(&out));
+	}
+	json_decref(tree);
+	json_decref(back);
+	strbuf_release(&out);
+	strbuf_release(&scratch);
+}
+
+static void test_event_text_matches_json(void **state)
+{
+	static const char kstack[] = "\n        syscall_exit_work+188\n        do_syscall_64+558\n";
+	static const char path[] = "/d\x80\"q\"\\b\n\t\x01\x7f caf\xc3\xa9 \xff";
+	struct scan_value v0[] = { vint(4096), vstr(path, sizeof(path) - 1) };
+	struct scan_value v1[] = { vstr("x\xc3", 2) };
+	struct scan_value v2[] = { vint(-1) };
+	struct scan_event e0 = { .nsecs = 3111918749140ULL, .cpu = 3, .pid = 1234, .tid = 1235, .uid = 33,
+				 .comm = "ng\xffinx", .comm_len = 6, .probe = 0, .lp = &probes[0], .values = v0 };
+	struct scan_event e1 = { .nsecs = 7, .comm = "cat", .comm_len = 3, .probe = 1, .lp = &probes[1],
+				 .values = v1, .has_retval = true, .retval = -2, .has_latency = true,
+				 .latency_ns = 5123 };
+	struct scan_event e2 = { .nsecs = 5, .comm = "a\"b", .comm_len = 3, .probe = 2, .lp = &probes[2],
+				 .values = v2, .kstack = kstack, .kstack_len = sizeof(kstack) - 1 };
+
+	(void)state;
+	expect_same_text(&e0, 1763805600123456789LL - 3111918749140LL);
+	expect_same_text(&e1, 0);
+	expect_same_text(&e2, 0);
+}
+
 static void test_event_stacks(void **state)
 {
 	(void)state;
@@ -657,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_event_lossy),
 		cmocka_unit_test(test_event_some_lossy),
 		cmocka_unit_test(test_event_stacks),
+		cmocka_unit_test(test_event_text_matches_json),
 		cmocka_unit_test(test_event_from_scanner),
 	};
 
