@@ -56,6 +56,7 @@ struct procman {
 	int in_output;            /* > 0 inside on_output: buf is in use */
 	struct pollfd *pfds;      /* procman_run()'s poll set */
 	int npfds;
+	int batch_ms;             /* procman_run() naps this long after reading output */
 };
 
 /* ---- time and small helpers ------------------------------------------------ */
@@ -481,6 +482,9 @@ struct proc *procman_spawn(struct procman *pm, const struct proc_spec *spec)
 		goto cleanup;
 	}
 	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+	/* A deep stdout pipe lets the reader batch its reads (procman_set_batch)
+	 * without ever making the child wait; best effort (pipe-max-size). */
+	fcntl(out[0], F_SETPIPE_SZ, PROCMAN_PIPE_SIZE);
 	fcntl(err[0], F_SETFL, fcntl(err[0], F_GETFL) | O_NONBLOCK);
 	p->pm = pm;
 	p->pid = pid;
@@ -877,5 +881,17 @@ int procman_run(struct procman *pm, int timeout_ms, volatile int *stop)
 		if (r < 0 && errno != EINTR)
 			sleep_ms(CHECK_SOON_MS); /* ENOMEM: do not spin */
 		procman_dispatch(pm, pm->pfds, r > 0 ? nfds : 0);
+		if (r > 0 && pm->batch_ms > 0) {
+			/* Let output gather: one read per batch, not per line. */
+			int nap = procman_timeout_ms(pm);
+
+			sleep_ms(nap >= 0 && nap < pm->batch_ms ? nap : pm->batch_ms);
+		}
 	}
+}
+
+void procman_set_batch(struct procman *pm, int ms)
+{
+	if (pm)
+		pm->batch_ms = ms > 0 ? ms : 0;
 }

@@ -101,6 +101,13 @@ int procman_dispatch(struct procman *pm, const struct pollfd *fds, int n);
  * signal handler's flag; NULL: none). Returns the children left. */
 int procman_run(struct procman *pm, int timeout_ms, volatile int *stop);
 
+/* Make procman_run() nap ms after each dispatch that read output, so a
+ * child writing line by line is read in batches (one wakeup per batch, not
+ * per line). Stdout pipes are PROCMAN_PIPE_SIZE deep, so the child does not
+ * wait meanwhile. 0 (the default): no nap. */
+#define PROCMAN_PIPE_SIZE (1024 * 1024)
+void procman_set_batch(struct procman *pm, int ms);
+
 /* SIGKILL every child's process group and reap them all (bounded wait). */
 void procman_kill_all(struct procman *pm);
 
