@@ -3,6 +3,8 @@
  */
 #include "parser/render.h"
 
+#include "parser/utf8.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,31 +179,6 @@ int render_value(const struct scan_event *ev, int i, struct strbuf *out)
 
 /* ---- UTF-8 and base64 ----------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at p (1..4), or 0 when the byte at
- * p does not start one (overlongs, surrogates and > U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-
-		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-
-		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-				       (p[3] & 0xc0) == 0x80
-			       ? 4
-			       : 0;
-	}
-	return 0;
-}
 
 json_t *render_json_string(const char *s, size_t len, bool *lossy)
 {
@@ -213,7 +190,7 @@ json_t *render_json_string(const char *s, size_t len, bool *lossy)
 	if (!s)
 		return json_string("");
 	while (i < len) {
-		size_t l = u[i] < 0x80 ? 1 : utf8_len(u + i, len - i);
+		size_t l = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
 
 		if (!l)
 			break;
@@ -230,7 +207,7 @@ json_t *render_json_string(const char *s, size_t len, bool *lossy)
 	memcpy(buf, s, i);
 	k = i;
 	while (i < len) {
-		size_t l = u[i] < 0x80 ? 1 : utf8_len(u + i, len - i);
+		size_t l = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
 
 		if (!l) {
 			memcpy(buf + k, "\xef\xbf\xbd", 3);
@@ -447,7 +424,7 @@ static void put_jstr(struct strbuf *out, const char *s, size_t len, bool *lossy)
 	strbuf_putc(out, '"');
 	while (i < len) {
 		unsigned char c = u[i];
-		size_t l = c < 0x80 ? 1 : utf8_len(u + i, len - i);
+		size_t l = c < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
 		const char *esc = NULL;
 		char ubuf[7];
 

@@ -10,6 +10,8 @@
  */
 #include "parser/scan.h"
 
+#include "parser/utf8.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,31 +101,6 @@ static int ffff_escape(const char *p, const char *end)
 	return hi * 16 + lo;
 }
 
-/* The length of the valid UTF-8 sequence at p (1..4), or 0 when the byte at
- * p does not start one (overlongs, surrogates and > U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-
-		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-
-		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-				       (p[3] & 0xc0) == 0x80
-			       ? 4
-			       : 0;
-	}
-	return 0;
-}
 
 /* Eight ASCII digits loaded little-endian as w, as a number (the
  * SWAR method simdjson uses). */
@@ -721,7 +698,7 @@ static size_t put_bytes(char *d, const unsigned char *b, size_t n)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len(b + i, n - i);
+		size_t l = utf8_seq_len(b + i, n - i);
 
 		if (l == 0) {
 			memcpy(d + k, "\\ufffd", 6);
@@ -789,7 +766,7 @@ static long repair(struct scanner *s, const char *line, size_t len)
 				if (p < end)
 					s->rbuf[k++] = *p++;
 			} else if (ch >= 0x80) {
-				size_t l = utf8_len((const unsigned char *)p, (size_t)(end - p));
+				size_t l = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
 
 				if (l == 0) {
 					memcpy(s->rbuf + k, "\\ufffd", 6);
