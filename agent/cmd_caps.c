@@ -9,10 +9,12 @@ static int caps_run(int argc, char **argv);
 
 const struct cli_command cli_caps = {
 	.name = "caps",
-	.summary = "Show what this host can trace: kernel, BTF, tracefs, BPF types, which probe\n"
-		   "kinds attach (each proven by attaching a test program), bpftrace, privileges.",
+	.summary = "Show what this host can trace, each probe kind proven by a real attach",
 	.usage = "usage: diagagent caps [--json]",
-	.help = "options:\n"
+	.help = "Kernel, BTF, tracefs, lockdown, BPF program and map types (libbpf), which probe\n"
+		"kinds attach (each proven by attaching a test program), bpftrace, privileges.\n"
+		"\n"
+		"options:\n"
 		"  -j, --json    print one JSON object (the schema the agent's heartbeat carries)\n"
 		"  -h, --help    show this help\n",
 	.examples = "examples:\n"

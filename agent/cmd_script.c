@@ -8,8 +8,7 @@ static int script_run(int argc, char **argv);
 
 const struct cli_command cli_script = {
 	.name = "script",
-	.summary = "Print the bpftrace program that trace.py-style specs compile to, checked\n"
-		   "against what this host can attach.",
+	.summary = "Print the bpftrace program that trace.py-style specs compile to",
 	.usage = "usage: diagagent script [options] SPEC...",
 	.help = "SPEC is trace.py's: [p|r|t|u]:[lib]:func[+off][(signature)] [(filter)] [\"format\"[, value...]]\n"
 		"  sys_NAME (and SyS_NAME, __x64_sys_NAME, or a bare syscall name) traces the\n"

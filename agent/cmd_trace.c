@@ -16,8 +16,7 @@ static int trace_run(int argc, char **argv);
 
 const struct cli_command cli_trace = {
 	.name = "trace",
-	.summary = "Trace trace.py-style specs with bpftrace: live events like trace.py, then a\n"
-		   "summary with exact in-kernel totals.",
+	.summary = "Trace trace.py-style specs: live events, then exact in-kernel totals",
 	.usage = "usage: diagagent trace [options] SPEC...",
 	.help = "SPEC is trace.py's (see 'diagagent help script'). Needs root.\n"
 		"\n"

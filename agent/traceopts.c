@@ -9,7 +9,7 @@
 #include <string.h>
 
 const char traceopts_help[] =
-	"trace.py's options:\n"
+	"\ntrace.py's options:\n"
 	"  -p PID         only this process          -L TID       only this thread\n"
 	"  --uid UID      only this user             -n NAME      command name contains NAME\n"
 	"  -c PATH        only this cgroup (v2 directory)\n"
