@@ -37,6 +37,8 @@ struct proc {
 	int64_t deadline_ms;      /* INT64_MAX: none */
 	int deadline_sig, deadline_grace;
 	bool stopping;            /* procman_stop() ran: sig was sent */
+	int stop_sig;             /* that signal, sent again every RESEND_MS until the kill */
+	int64_t resend_ms;
 	int64_t kill_ms;          /* SIGKILL to the group at this time; INT64_MAX: none */
 	bool killed;              /* SIGKILL was sent */
 
@@ -58,6 +60,8 @@ struct procman {
 	int npfds;
 	int batch_ms;             /* procman_run() naps this long after reading output */
 };
+
+#define RESEND_MS 1000 /* a stop signal is repeated this often until the kill */
 
 /* ---- time and small helpers ------------------------------------------------ */
 
@@ -549,8 +553,11 @@ void procman_stop(struct proc *p, int sig, int grace_ms)
 	kill_at = add_ms(procman_now_ms(), grace_ms);
 	if (!p->stopping) {
 		p->stopping = true;
-		if (sig > 0 && sig != SIGKILL)
+		if (sig > 0 && sig != SIGKILL) {
 			kill_group(p, sig);
+			p->stop_sig = sig;
+			p->resend_ms = add_ms(procman_now_ms(), RESEND_MS);
+		}
 		if (sig == SIGKILL)
 			kill_at = 0;
 	}
@@ -613,6 +620,8 @@ static int64_t next_due(const struct proc *p, int64_t now)
 		due = p->deadline_ms;
 	if (!p->killed && p->kill_ms < due)
 		due = p->kill_ms;
+	if (p->stop_sig && !p->killed && !p->exited && p->resend_ms < due)
+		due = p->resend_ms;
 	if (p->exited) {
 		int64_t drain = add_ms(p->exited_ms, DRAIN_MS);
 
@@ -755,6 +764,12 @@ static void dispatch_one(struct proc *p)
 	}
 	if (!p->killed && now >= p->kill_ms)
 		send_kill(p);
+	/* bpftrace 0.17 now and then lets a SIGINT pass without stopping:
+	 * repeat it until the grace ends, before SIGKILL loses its maps. */
+	if (p->stop_sig && !p->killed && !p->exited && now >= p->resend_ms) {
+		kill_group(p, p->stop_sig);
+		p->resend_ms = add_ms(now, RESEND_MS);
+	}
 	check_exited(p);
 	if (!p->exited)
 		return;

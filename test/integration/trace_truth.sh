@@ -244,7 +244,7 @@ wait "$pb"; same "-p: second readloop ran" "$?" 0
 sleep 0.5
 stop pp TERM
 J="$TMP/pp.out"
-same "-p (SIGTERM): exit 0" "$rc" 0
+same "-p (SIGTERM): exit 0 (status $(q .status), error: $(q .error))" "$rc" 0
 result_shape "-p" "$SPEC_BIG"
 qsame "-p: event_count is one readloop's 1000" .event_count 1000
 qsame "-p: every event is that pid" "[.events[] | select(.pid == $pa)] | length" 1000
@@ -265,7 +265,7 @@ if command -v setpriv >/dev/null; then
 	sleep 0.5
 	stop uid TERM
 	J="$TMP/uid.out"
-	same "--uid: exit 0" "$rc" 0
+	same "--uid: exit 0 (status $(q .status), error: $(q .error))" "$rc" 0
 	qsame "--uid: event_count is nobody's 1000" .event_count 1000
 	qsame "--uid: every event is uid 65534 and nobody's pid" "[.events[] | select(.uid == 65534 and .pid == $pb)] | length" 1000
 	qsame "--uid: total_events" .statistics.total_events 1000
