@@ -13,6 +13,7 @@
 #include "parser/utf8.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -673,22 +674,33 @@ static int fast_line(struct scanner *s, const char *line, size_t len)
 
 /* ---- the slow path: other lines through jansson -------------------------- */
 
-static int rbuf_reserve(struct scanner *s, size_t need)
+/* Grow *buf (capacity *cap) to hold need bytes: doubling from first, never
+ * past max. The line buffer and the repair buffer both grow this way. */
+static int buf_reserve(char **buf, size_t *cap, size_t need, size_t first, size_t max)
 {
-	char *nb;
 	size_t ncap;
+	char *nb;
 
-	if (need <= s->rcap)
+	if (need <= *cap)
 		return 0;
-	ncap = s->rcap ? s->rcap : 256;
+	if (need > max)
+		return -ENOMEM;
+	ncap = *cap ? *cap : first;
 	while (ncap < need)
 		ncap *= 2;
-	nb = realloc(s->rbuf, ncap);
+	if (ncap > max)
+		ncap = max;
+	nb = realloc(*buf, ncap);
 	if (!nb)
 		return -ENOMEM;
-	s->rbuf = nb;
-	s->rcap = ncap;
+	*buf = nb;
+	*cap = ncap;
 	return 0;
+}
+
+static int rbuf_reserve(struct scanner *s, size_t need)
+{
+	return buf_reserve(&s->rbuf, &s->rcap, need, 256, SIZE_MAX);
 }
 
 /* Append the bytes b[0..n) of a string as valid JSON text: valid UTF-8 as is,
@@ -888,22 +900,7 @@ out:
 
 static int sbuf_reserve(struct scanner *s, size_t need)
 {
-	char *nb;
-	size_t ncap;
-
-	if (need <= s->scap)
-		return 0;
-	ncap = s->scap ? s->scap : 1024;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SCAN_MAX_LINE + 1)
-		ncap = SCAN_MAX_LINE + 1;
-	nb = realloc(s->sbuf, ncap);
-	if (!nb)
-		return -ENOMEM;
-	s->sbuf = nb;
-	s->scap = ncap;
-	return 0;
+	return buf_reserve(&s->sbuf, &s->scap, need, 1024, SCAN_MAX_LINE + 1);
 }
 
 int scan_line(struct scanner *s, const char *line, size_t len)
