@@ -389,3 +389,19 @@ void caps_probe(struct caps *c)
 	caps_probe_host(c);
 	probe_bpftrace(c);
 }
+
+int caps_trace_ready(const struct caps *c, char *err, size_t size)
+{
+	bool priv = c->priv.cap_sys_admin == CAPS_YES ||
+		    (c->priv.cap_bpf == CAPS_YES && c->priv.cap_perfmon == CAPS_YES);
+
+	if (!priv) {
+		snprintf(err, size, "tracing needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); run it as root");
+		return -EPERM;
+	}
+	if (!c->bpftrace.found || !c->bpftrace.version[0]) {
+		snprintf(err, size, "%s", c->bpftrace.error[0] ? c->bpftrace.error : "bpftrace not usable");
+		return -ENOENT;
+	}
+	return 0;
+}

@@ -99,6 +99,10 @@ struct caps {
 	} priv;
 };
 
+/* Can this host run a trace at all: privileges and a usable bpftrace?
+ * Returns 0, or -EPERM / -ENOENT with one line saying what to do in err. */
+int caps_trace_ready(const struct caps *c, char *err, size_t size);
+
 /* Probe the host and fill *c. Never fails: what cannot be probed is
  * CAPS_UNKNOWN with the reason in its detail. Takes about as long as one
  * `bpftrace --info` (a few hundred ms). */

@@ -213,15 +213,10 @@ static void print_summary(json_t *r)
 /* Can this host run a trace at all? Exit 3 with one line saying what to do. */
 static int check_host(const struct caps *c)
 {
-	bool priv = c->priv.cap_sys_admin == CAPS_YES ||
-		    (c->priv.cap_bpf == CAPS_YES && c->priv.cap_perfmon == CAPS_YES);
+	char err[256];
 
-	if (!priv) {
-		fprintf(stderr, "diagagent trace: tracing needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); run it as root\n");
-		return CLI_HOST;
-	}
-	if (!c->bpftrace.found || !c->bpftrace.version[0]) {
-		fprintf(stderr, "diagagent trace: %s\n", c->bpftrace.error[0] ? c->bpftrace.error : "bpftrace not usable");
+	if (caps_trace_ready(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "diagagent trace: %s\n", err);
 		return CLI_HOST;
 	}
 	return CLI_OK;

@@ -7,6 +7,8 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_caps,
+	&cli_config,
+	&cli_run,
 	&cli_script,
 	&cli_trace,
 };

@@ -1,5 +1,6 @@
 /* tracejob.c - one trace: bpftrace under procman, scanned into events and statistics. */
 #include "agent/tracejob.h"
+#include "agent/result.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -433,10 +434,7 @@ static void error_text(const struct tracejob *j, struct strbuf *out)
 
 static void set_time(json_t *o, const char *key, time_t t)
 {
-	char buf[32];
-
-	render_time((int64_t)t * 1000000000, buf);
-	json_object_set_new(o, key, json_string(buf));
+	result_set_time(o, key, (int64_t)t * 1000000000);
 }
 
 json_t *tracejob_result(struct tracejob *j)
@@ -464,7 +462,10 @@ json_t *tracejob_result(struct tracejob *j)
 	set_time(r, "started_at", j->started_at);
 	if (j->done)
 		set_time(r, "finished_at", j->finished_at);
-	if (j->done && strcmp(status, "completed") != 0 && strcmp(status, "cancelled") != 0) {
+	if (j->done && strcmp(status, "cancelled") == 0) {
+		strbuf_addf(&err, "cancelled after %.1f s of tracing", dur);
+		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
+	} else if (j->done && strcmp(status, "completed") != 0) {
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
 				    j->spec.kill_grace_ms);

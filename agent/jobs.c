@@ -1,0 +1,416 @@
+/* jobs.c - the job decoder: a job batch from the control API into checked jobs. */
+#include "agent/jobs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracespec/spec.h"
+
+static const char *const kind_names[] = { "command", "trace", "suggestion", "diagnostic" };
+static const char *const list_names[] = { "commands", "ebpf_programs", "suggestions", "diagnostics" };
+
+const char *jobs_kind_name(enum job_kind kind)
+{
+	return kind_names[kind];
+}
+
+void jobs_free(struct job_req *job)
+{
+	if (!job)
+		return;
+	free(job->id);
+	free(job->error);
+	json_decref(job->json);
+	free(job->command);
+	spec_free(job->spec);
+	free(job->spec_text);
+	trace_opts_release(&job->opts);
+	free(job);
+}
+
+/* Reject the job: the first reason sticks. Returns -EINVAL for chaining. */
+static int reject(struct job_req *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reject(struct job_req *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->error)
+		return -EINVAL;
+	va_start(ap, fmt);
+	if (vasprintf(&j->error, fmt, ap) < 0)
+		j->error = NULL;
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A stable id: FNV-1a over the kind and the canonical JSON text. */
+static char *derived_id(enum job_kind kind, const json_t *job)
+{
+	char *text = json_dumps(job, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY), *id = NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = kind_names[kind]; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	for (const char *p = text ? text : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	free(text);
+	if (asprintf(&id, "job-%016" PRIx64, h) < 0)
+		return NULL;
+	return id;
+}
+
+static int take_id(struct job_req *j, const json_t *job)
+{
+	json_t *v = json_object_get(job, "id");
+	const char *s = json_string_value(v);
+
+	if (json_is_integer(v)) {
+		if (asprintf(&j->id, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+			j->id = NULL;
+		return j->id ? 0 : -ENOMEM;
+	}
+	if (s && *s && strlen(s) <= JOBS_MAX_ID && !strpbrk(s, "\n\r\t")) {
+		j->id = strdup(s);
+		return j->id ? 0 : -ENOMEM;
+	}
+	j->id = derived_id(j->kind, job);
+	if (!j->id)
+		return -ENOMEM;
+	if (v && !json_is_null(v))
+		return reject(j, "'id' must be a string of 1..%d characters without line breaks, or an integer",
+			      JOBS_MAX_ID);
+	return 0;
+}
+
+/* An optional whole number in lo..hi; def when absent. */
+static int take_int(struct job_req *j, const json_t *obj, const char *key, long long lo, long long hi,
+		    long long def, const char *what, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+	double d = json_real_value(v);
+
+	*out = def;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+	} else if (json_is_real(v) && d == floor(d) && fabs(d) < 9e15) {
+		*out = (long long)d;
+	} else {
+		return reject(j, "'%s' must be a whole number of %s (%lld..%lld)", key, what, lo, hi);
+	}
+	if (*out < lo || *out > hi)
+		return reject(j, "'%s' is %lld, out of range: %s must be %lld..%lld", key, *out, what, lo, hi);
+	return 0;
+}
+
+static int take_str(struct job_req *j, const json_t *obj, const char *key, bool required, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return required ? reject(j, "'%s' is missing", key) : 0;
+	if (!json_is_string(v))
+		return reject(j, "'%s' must be a string", key);
+	*out = json_string_value(v);
+	if (required && !**out)
+		return reject(j, "'%s' is empty", key);
+	if (strlen(*out) != json_string_length(v))
+		return reject(j, "'%s' holds a NUL byte", key);
+	return 0;
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+static void decode_command(struct job_req *j, const json_t *job, const struct config *cfg)
+{
+	const char *cmd;
+	long long timeout;
+	int def = JOBS_DEFAULT_TIMEOUT < cfg->max_command_timeout ? JOBS_DEFAULT_TIMEOUT : cfg->max_command_timeout;
+
+	if (take_str(j, job, "command", true, &cmd) < 0)
+		return;
+	if (strlen(cmd) > JOBS_MAX_COMMAND) {
+		reject(j, "'command' is %zu bytes, more than %d", strlen(cmd), JOBS_MAX_COMMAND);
+		return;
+	}
+	if (take_int(j, job, "timeout", 1, cfg->max_command_timeout, def, "seconds", &timeout) < 0)
+		return;
+	j->timeout = (int)timeout;
+	j->command = strdup(cmd);
+	if (!cfg->allow_commands)
+		reject(j, "shell commands are disabled on this agent (allow_commands = false in agent.conf)");
+	else if (!config_command_allowed(cfg, cmd))
+		reject(j, "command not allowed: no command_allow pattern in agent.conf matches the whole command");
+}
+
+/* ---- traces ----------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	enum spec_type type;
+	bool library;      /* a library is required */
+} probe_types[] = {
+	{ "kprobe", SPEC_ENTRY, false },    { "p", SPEC_ENTRY, false },
+	{ "kretprobe", SPEC_RETURN, false }, { "r", SPEC_RETURN, false },
+	{ "tracepoint", SPEC_TRACEPOINT, false }, { "t", SPEC_TRACEPOINT, false },
+	{ "uprobe", SPEC_ENTRY, true },     { "u", SPEC_ENTRY, true },
+	{ "uretprobe", SPEC_RETURN, true }, { "usdt", SPEC_USDT, true },
+};
+
+static void reject_spec(struct job_req *j, const char *field, const struct spec_error *err)
+{
+	if (err->hint[0])
+		reject(j, "'%s': %s (hint: %s)", field, err->msg, err->hint);
+	else
+		reject(j, "'%s': %s", field, err->msg);
+}
+
+static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
+{
+	const char *type, *target, *library, *format, *filter, *event;
+	char *category = NULL;
+	struct spec_builder *b;
+	struct spec_error err;
+	struct trace_spec *s;
+	json_t *args = json_object_get(job, "arguments"), *a;
+	size_t i, ti = 0, nt = sizeof(probe_types) / sizeof(probe_types[0]);
+
+	if (take_str(j, job, "type", true, &type) < 0 || take_str(j, job, "target", true, &target) < 0 ||
+	    take_str(j, job, "library", false, &library) < 0 || take_str(j, job, "format", false, &format) < 0 ||
+	    take_str(j, job, "filter", false, &filter) < 0)
+		return NULL;
+	while (ti < nt && strcmp(probe_types[ti].name, type) != 0)
+		ti++;
+	if (ti == nt) {
+		reject(j, "'type' is '%s': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), "
+			  "uretprobe or usdt", type);
+		return NULL;
+	}
+	if (probe_types[ti].library && (!library || !*library)) {
+		reject(j, "'library' is missing: a %s needs the library or binary it probes", type);
+		return NULL;
+	}
+	if (!probe_types[ti].library && library && *library) {
+		reject(j, "'library' is only for uprobe, uretprobe and usdt, not %s", type);
+		return NULL;
+	}
+	if (args && !json_is_array(args)) {
+		reject(j, "'arguments' must be a list of expressions");
+		return NULL;
+	}
+	event = target;
+	if (probe_types[ti].type == SPEC_TRACEPOINT || probe_types[ti].type == SPEC_USDT) {
+		const char *colon = strchr(target, ':');
+
+		/* tracepoint "sched:sched_switch" (or "sched_switch" with "category");
+		 * usdt "provider:probe" or "probe" */
+		if (colon) {
+			category = strndup(target, (size_t)(colon - target));
+			event = colon + 1;
+		} else if (probe_types[ti].type == SPEC_TRACEPOINT) {
+			const char *c;
+
+			if (take_str(j, job, "category", false, &c) < 0)
+				return NULL;
+			if (!c) {
+				reject(j, "'target' of a tracepoint is 'category:event', e.g. 'sched:sched_switch'");
+				return NULL;
+			}
+			category = strdup(c);
+		}
+	}
+	b = spec_builder_new(probe_types[ti].type, library, event);
+	if (category)
+		b = spec_builder_category(b, category);
+	if (filter && *filter)
+		b = spec_builder_filter(b, filter);
+	if (format)
+		b = spec_builder_format(b, format);
+	json_array_foreach(args, i, a) {
+		if (!json_is_string(a)) {
+			spec_builder_build(b, &err);
+			free(category);
+			reject(j, "'arguments'[%zu] must be a string (an expression such as \"arg3\")", i);
+			return NULL;
+		}
+		b = spec_builder_value(b, json_string_value(a));
+	}
+	s = spec_builder_build(b, &err);
+	free(category);
+	if (!s)
+		reject_spec(j, "target/filter/format/arguments", &err);
+	return s;
+}
+
+static void take_filters(struct job_req *j, const json_t *job, const struct config *cfg)
+{
+	json_t *f = json_object_get(job, "filters");
+	long long pid, top_pid, tid, uid, dur, maxev;
+	const char *process, *cgroup;
+
+	if (f && !json_is_object(f) && !json_is_null(f)) {
+		reject(j, "'filters' must be an object (process, pid, tid, uid, cgroup)");
+		return;
+	}
+	if (take_int(j, f, "pid", 1, INT32_MAX, -1, "process ids", &pid) < 0 ||
+	    take_int(j, job, "pid", 1, INT32_MAX, -1, "process ids", &top_pid) < 0 ||
+	    take_int(j, f, "tid", 1, INT32_MAX, -1, "thread ids", &tid) < 0 ||
+	    take_int(j, f, "uid", 0, UINT32_MAX - 1, -1, "user ids", &uid) < 0 ||
+	    take_str(j, f, "process", false, &process) < 0 || take_str(j, f, "cgroup", false, &cgroup) < 0 ||
+	    take_int(j, job, "duration", 1, cfg->max_trace_duration, JOBS_DEFAULT_DURATION, "seconds", &dur) < 0 ||
+	    take_int(j, job, "max_events", 1, cfg->max_events, cfg->max_events, "events", &maxev) < 0)
+		return;
+	if (pid > 0 && top_pid > 0 && pid != top_pid) {
+		reject(j, "'pid' (%lld) and 'filters.pid' (%lld) disagree", top_pid, pid);
+		return;
+	}
+	if (process && !*process) {
+		reject(j, "'filters.process' is empty");
+		return;
+	}
+	if (cgroup && cgroup[0] != '/') {
+		reject(j, "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice");
+		return;
+	}
+	j->opts.pid = pid > 0 ? pid : top_pid;
+	j->opts.tid = tid;
+	j->opts.uid = uid;
+	j->opts.duration = (int)dur;
+	j->opts.max_events = maxev;
+	if (process)
+		j->opts.name = strdup(process);
+	if (cgroup)
+		j->opts.cgroup = strdup(cgroup);
+}
+
+static void decode_trace(struct job_req *j, const json_t *job, const struct config *cfg)
+{
+	const char *text, *program;
+	struct spec_error err;
+	struct strbuf sb = STRBUF_INIT(SPEC_MAX_LEN * 4);
+
+	trace_opts_init(&j->opts);
+	if (take_str(j, job, "spec", false, &text) < 0 || take_str(j, job, "program", false, &program) < 0)
+		return;
+	if (program) {
+		if (!cfg->allow_raw_programs)
+			reject(j, "raw bpftrace programs are disabled on this agent (allow_raw_programs = false in agent.conf)");
+		else
+			reject(j, "raw bpftrace programs are not supported by this agent version; send a 'spec'");
+		return;
+	}
+	take_filters(j, job, cfg);
+	if (j->error)
+		return;
+	if (text) {
+		int rc = spec_parse(text, &j->spec, &err);
+
+		if (rc == -ENOMEM)
+			return;
+		if (rc < 0) {
+			reject_spec(j, "spec", &err);
+			return;
+		}
+	} else if (!json_object_get(job, "type")) {
+		reject(j, "a trace job needs 'spec' (a trace.py spec) or 'type' and 'target'");
+		return;
+	} else {
+		j->spec = build_structured(j, job);
+		if (!j->spec)
+			return;
+	}
+	if (spec_print(j->spec, &sb) == 0)
+		j->spec_text = strbuf_detach(&sb, NULL);
+	strbuf_release(&sb);
+}
+
+/* ---- the batch ---------------------------------------------------------------- */
+
+struct job_req *jobs_decode_one(enum job_kind kind, const json_t *job, const struct config *cfg)
+{
+	struct job_req *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	trace_opts_init(&j->opts);
+	j->json = json_incref((json_t *)job);
+	if (take_id(j, job) == -ENOMEM) {
+		jobs_free(j);
+		return NULL;
+	}
+	if (j->error)
+		return j;
+	if (!json_is_object(job)) {
+		reject(j, "a job must be a JSON object");
+		return j;
+	}
+	switch (kind) {
+	case JOB_COMMAND:
+		decode_command(j, job, cfg);
+		break;
+	case JOB_TRACE:
+		decode_trace(j, job, cfg);
+		break;
+	case JOB_SUGGESTION:
+		reject(j, "suggestion jobs are not supported by this agent version yet");
+		break;
+	case JOB_DIAGNOSTIC:
+		reject(j, "diagnostic jobs are not supported by this agent version yet");
+		break;
+	}
+	return j;
+}
+
+int jobs_decode(const json_t *batch, const struct config *cfg, void (*on_job)(void *ud, struct job_req *job),
+		void (*on_cancel)(void *ud, const char *id), void *ud, char *err, size_t size)
+{
+	json_t *list, *v;
+	size_t i;
+	int off = 0;
+
+	err[0] = '\0';
+	if (!json_is_object(batch)) {
+		snprintf(err, size, "the job batch is not a JSON object");
+		return -EINVAL;
+	}
+	for (int k = JOB_COMMAND; k <= JOB_DIAGNOSTIC; k++) {
+		list = json_object_get(batch, list_names[k]);
+		if (!list || json_is_null(list))
+			continue;
+		if (!json_is_array(list)) {
+			off += snprintf(err + off, size - (size_t)off, "%s'%s' is not a list: ignored", off ? "; " : "",
+					list_names[k]);
+			if ((size_t)off >= size)
+				off = (int)size - 1;
+			continue;
+		}
+		json_array_foreach(list, i, v) {
+			struct job_req *j = jobs_decode_one((enum job_kind)k, v, cfg);
+
+			if (j)
+				on_job(ud, j);
+		}
+	}
+	list = json_object_get(batch, "cancel");
+	if (list && !json_is_array(list) && !json_is_null(list))
+		snprintf(err + off, size - (size_t)off, "%s'cancel' is not a list: ignored", off ? "; " : "");
+	json_array_foreach(list, i, v) {
+		if (json_is_string(v))
+			on_cancel(ud, json_string_value(v));
+		else if (json_is_integer(v)) {
+			char buf[32];
+
+			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+			on_cancel(ud, buf);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,129 @@
+# agentlib.sh - helpers for the agent's integration tests: the reference
+# control server on port 0, agent configurations, the agent in the
+# background, and waits that are bounded (never a bare sleep-and-hope).
+# Source after lib.sh.
+SERVER=$ROOT/scripts/control-server
+CLIENT=$ROOT/scripts/control-client
+WL=$ROOT/$BUILD/workloads
+PY=$(python3 -c 'import sys; print(sys.executable)')
+TOKEN=tok-$$-$RANDOM$RANDOM
+echo "$TOKEN" >"$TMP/token"
+chmod 600 "$TMP/token"
+spid=
+apids=()
+
+agent_cleanup() {
+	local p
+	for p in "${apids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap agent_cleanup EXIT
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# start_server [PORT]: sets $spid, $PORT, $URL; results in $TMP/results.
+start_server() {
+	rm -f "$TMP/port"
+	"$PY" "$SERVER" --port "${1:-0}" --port-file "$TMP/port" --token-file "$TMP/token" \
+		--results-dir "$TMP/results" --quiet 2>>"$TMP/server.log" &
+	spid=$!
+	local i
+	for i in $(seq 100); do
+		[ -s "$TMP/port" ] && break
+		alive "$spid" || break
+		sleep 0.1
+	done
+	[ -s "$TMP/port" ] || { nok "control server did not start: $(tail -n3 "$TMP/server.log")"; return 1; }
+	PORT=$(cat "$TMP/port")
+	URL=http://127.0.0.1:$PORT
+}
+
+stop_server() {
+	kill -KILL "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+}
+
+cli() { "$PY" "$CLIENT" --url "$URL" --token-file "$TMP/token" "$@"; }
+
+# enqueue AGENT JSON
+enqueue() { echo "$2" | cli enqueue "$1" - >/dev/null; }
+
+# write_conf NAME [KEY=VALUE...]: $TMP/NAME.conf for agent NAME against $URL.
+write_conf() {
+	local name=$1 kv
+	shift
+	{
+		echo "server_url = $URL"
+		echo "agent_id = $name"
+		echo "token_file = $TMP/token"
+		echo "spool_dir = $TMP/$name.spool"
+		echo "poll_interval = 1"
+		echo "max_backoff = 2"
+		echo "kill_grace = 2"
+		echo "shutdown_grace = 5"
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+	} >"$TMP/$name.conf"
+}
+
+# start_agent NAME [ARGS...]: the agent in the background, log in $TMP/NAME.log; sets $apid.
+start_agent() {
+	local name=$1
+	shift
+	# Not through diag(): $! must be the agent itself (or its valgrind), not a subshell.
+	$WRAP "$DIAG" run -c "$TMP/$name.conf" "$@" >/dev/null 2>>"$TMP/$name.log" &
+	apid=$!
+	apids+=("$apid")
+}
+
+# wait_log NAME REGEX [SECONDS]: 0 once the agent's log matches.
+wait_log() {
+	local i
+	for i in $(seq $((${3:-20} * 10))); do
+		grep -Eq "$2" "$TMP/$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_results NAME N [SECONDS]: the listing in $TMP/NAME.res once N results are stored.
+wait_results() {
+	cli results "$1" --wait "$2" --timeout "${3:-30}" >"$TMP/$1.res" 2>"$TMP/$1.res.err"
+}
+
+# result NAME ID JQ: a field of a stored result (after wait_results).
+result() { jq -r --arg id "$2" ".results[] | select(.id == \$id) | $3" "$TMP/$1.res"; }
+
+# stop_agent PID [SIGNAL]: signal and wait at most 20 s; $arc is the exit code.
+stop_agent() {
+	local i
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	for i in $(seq 200); do
+		alive "$1" || break
+		sleep 0.1
+	done
+	if alive "$1"; then
+		kill -KILL "$1"
+		arc=999
+	else
+		wait "$1"
+		arc=$?
+	fi
+}
+
+# no_bpftrace DESC: no bpftrace process is left on the host.
+no_bpftrace() {
+	local i
+	for i in $(seq 50); do
+		pgrep -x bpftrace >/dev/null || { ok "$1"; return; }
+		sleep 0.1
+	done
+	nok "$1: still running: $(pgrep -a -x bpftrace | head -n3)"
+}
