@@ -56,19 +56,18 @@ cli() { "$PY" "$CLIENT" --url "$URL" --token-file "$TMP/token" "$@"; }
 # enqueue AGENT JSON
 enqueue() { echo "$2" | cli enqueue "$1" - >/dev/null; }
 
-# write_conf NAME [KEY=VALUE...]: $TMP/NAME.conf for agent NAME against $URL.
+# write_conf NAME [KEY=VALUE...]: $TMP/NAME.conf for agent NAME against $URL;
+# a KEY given replaces the test default.
 write_conf() {
-	local name=$1 kv
+	local name=$1 kv k given=" "
 	shift
+	for kv in "$@"; do given+="${kv%%=*} "; done
 	{
-		echo "server_url = $URL"
-		echo "agent_id = $name"
-		echo "token_file = $TMP/token"
-		echo "spool_dir = $TMP/$name.spool"
-		echo "poll_interval = 1"
-		echo "max_backoff = 2"
-		echo "kill_grace = 2"
-		echo "shutdown_grace = 5"
+		for kv in "server_url=$URL" "agent_id=$name" "token_file=$TMP/token" "spool_dir=$TMP/$name.spool" \
+			poll_interval=1 max_backoff=2 kill_grace=2 shutdown_grace=5; do
+			k=${kv%%=*}
+			case $given in *" $k "*) ;; *) echo "$k = ${kv#*=}" ;; esac
+		done
 		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
 	} >"$TMP/$name.conf"
 }
