@@ -93,12 +93,12 @@ static void begin_stop(struct agent *a, int sig)
 {
 	a->signals++;
 	if (a->signals > 1) {
-		log_warn("%s again: exiting without waiting for the uploads", strsignal(sig));
+		log_warn("SIG%s again: exiting without waiting for the uploads", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		a->stop_at_ms = procman_now_ms();
 		return;
 	}
-	log_info("%s: stopping; cancelling %d running and %d queued jobs, flushing the outbox for up to %d s",
-		 strsignal(sig), a->nrunning, a->nqueued, a->cfg.shutdown_grace);
+	log_info("SIG%s: stopping; cancelling %d running and %d queued jobs, flushing the outbox for up to %d s",
+		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal", a->nrunning, a->nqueued, a->cfg.shutdown_grace);
 	a->stopping = true;
 	a->stop_at_ms = procman_now_ms() + (int64_t)a->cfg.shutdown_grace * 1000;
 	ctl_abort(a->ctl, CTL_JOBS);
