@@ -12,6 +12,7 @@
 #include "agent/agent_int.h"
 #include "agent/cli.h"
 #include "agent/log.h"
+#include "agent/trim.h"
 
 #define MAX_POLLFDS 512
 
@@ -154,15 +155,32 @@ static int loop_timeout(struct agent *a, int64_t now)
 	return t < 0 || t > 60000 ? 60000 : t;
 }
 
+/* Going idle (no job, nothing in flight): give back what start-up and the
+ * jobs touched (trim.h). */
+static void maybe_trim(struct agent *a, bool *idle)
+{
+	bool now_idle = !a->nrunning && !a->nqueued && !a->stopping;
+	long kb;
+
+	if (now_idle && !*idle) {
+		kb = trim_idle();
+		log_debug("idle: gave back %ld kB", kb);
+	}
+	*idle = now_idle;
+}
+
 static void loop(struct agent *a, int sfd, const char *path)
 {
 	struct pollfd fds[MAX_POLLFDS];
+	bool idle = false;
 
 	for (;;) {
 		int64_t now = procman_now_ms();
 		int n;
 
 		agent_reap_jobs(a);
+		if (!ctl_busy(a->ctl, CTL_HEARTBEAT) && a->sched[CTL_HEARTBEAT].next_ms > now)
+			maybe_trim(a, &idle);
 		if (!a->stopping)
 			agent_start_jobs(a);
 		agent_sync(a, now);

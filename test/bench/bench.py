@@ -10,7 +10,12 @@ when something could not run at all).
              and diagagent's own CPU time as a share of bpftrace's
   start-up   spec given -> probes attached, against bare bpftrace
   memory     diagagent's peak RSS during the storm
+  agent      `diagagent run` idle against the reference control server for
+             BENCH_IDLE (60) s of polling: its CPU share and RSS (VmRSS, and
+             PSS), beside curl(1) making the same requests; then RSS with 100
+             jobs queued, and the time to flush their 100 results on SIGTERM
 """
+import json
 import os
 import shutil
 import subprocess
@@ -186,6 +191,76 @@ def bench_startup(tmp):
         (b * 1000, (dg - b) * 1000), "target <= +50 ms")
 
 
+def proc_mem_kb(pid, key, path="status"):
+    with open("/proc/%d/%s" % (pid, path)) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def bench_agent(tmp):
+    idle = int(os.environ.get("BENCH_IDLE", "60"))
+    token = os.path.join(tmp, "token")
+    with open(token, "w") as f:
+        f.write("bench-token\n")
+    os.chmod(token, 0o600)
+    portf = os.path.join(tmp, "port")
+    srv = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "control-server"), "--port", "0",
+                            "--port-file", portf, "--token-file", token, "--results-dir",
+                            os.path.join(tmp, "results"), "--quiet"])
+    agent = None
+    try:
+        for _ in range(100):
+            if os.path.exists(portf) and os.path.getsize(portf):
+                break
+            time.sleep(0.1)
+        url = "http://127.0.0.1:" + open(portf).read().strip()
+        conf = os.path.join(tmp, "agent.conf")
+        with open(conf, "w") as f:
+            f.write("server_url = %s\nagent_id = bench\ntoken_file = %s\nspool_dir = %s\n"
+                    "allow_commands = true\ncommand_allow = ^sleep [0-9]+$\nlog_level = warn\n"
+                    % (url, token, os.path.join(tmp, "spool")))
+        agent = subprocess.Popen([DIAG, "run", "-c", conf], stderr=subprocess.DEVNULL)
+        time.sleep(12)  # start-up, first heartbeat and first poll are not idling
+        c0, t0 = proc_cpu(agent.pid), time.perf_counter()
+        time.sleep(idle)
+        cpu, wall = proc_cpu(agent.pid) - c0, time.perf_counter() - t0
+        rss, pss = proc_mem_kb(agent.pid, "VmRSS"), proc_mem_kb(agent.pid, "Pss", "smaps_rollup")
+        # The same requests by curl(1): a poll every 10 s, a heartbeat every 60 s.
+        n = max(1, round(idle / 10))
+        ref0 = os.times()
+        for i in range(n + max(1, idle // 60)):
+            what = "jobs" if i < n else "heartbeat"
+            cmd = ["curl", "-s", "-o", "/dev/null", "-H", "Authorization: Bearer bench-token",
+                   url + "/api/v1/agents/bench/" + what]
+            if what == "heartbeat":
+                cmd += ["-H", "Content-Type: application/json", "-d", "{}"]
+            subprocess.run(cmd, check=False)
+        ref1 = os.times()
+        ref_cpu = (ref1.children_user - ref0.children_user) + (ref1.children_system - ref0.children_system)
+        print("agent: idle for %d s (poll_interval 10 s, heartbeat 60 s)" % idle)
+        row("  agent idle CPU", "%.3f%% (%.0f ms)" % (100 * cpu / wall, cpu * 1000),
+            "curl(1), same requests: %.0f ms" % (ref_cpu * 1000), "target < 0.1%")
+        row("  agent idle RSS (VmRSS)", "%.1f MB" % (rss / 1024), "PSS %.1f MB" % (pss / 1024), "target < 8 MB")
+        batch = {"commands": [{"id": "q%d" % i, "command": "sleep 30"} for i in range(100)]}
+        req = ["curl", "-s", "-o", "/dev/null", "-H", "Authorization: Bearer bench-token", "-H",
+               "Content-Type: application/json", "--data-binary", "@-", url + "/api/v1/agents/bench/enqueue"]
+        subprocess.run(req, input=json.dumps(batch).encode(), check=True)
+        time.sleep(13)  # at least one poll (10 s +- 20 %)
+        row("  agent RSS with 100 jobs (4 running)", "%.1f MB" % (proc_mem_kb(agent.pid, "VmRSS") / 1024),
+            "idle %.1f MB" % (rss / 1024), "")
+        t0 = time.perf_counter()
+        agent.send_signal(15)
+        agent.wait(60)
+        row("  SIGTERM: 100 cancelled results flushed", "%.2f s" % (time.perf_counter() - t0), "", "")
+    finally:
+        if agent and agent.poll() is None:
+            agent.kill()
+        srv.terminate()
+        srv.wait(10)
+
+
 def main():
     if os.geteuid() != 0:
         print("bench: needs root (bpftrace)")
@@ -199,6 +274,7 @@ def main():
         bench_scanner(tmp)
         bench_overhead(tmp)
         bench_startup(tmp)
+        bench_agent(tmp)
     return 0
 
 
