@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +73,10 @@ static int take_id(struct job_req *j, const json_t *job)
 			j->id = NULL;
 		return j->id ? 0 : -ENOMEM;
 	}
-	if (s && *s && strlen(s) <= JOBS_MAX_ID && !strpbrk(s, "\n\r\t")) {
+	/* Fix (test_jobs): an id holding a NUL byte is refused like one with a
+	 * line break; it used to be cut at the NUL ("a\u0000b" became "a"), so
+	 * two different jobs could share an id and the second be skipped. */
+	if (s && *s && strlen(s) <= JOBS_MAX_ID && strlen(s) == json_string_length(v) && !strpbrk(s, "\n\r\t")) {
 		j->id = strdup(s);
 		return j->id ? 0 : -ENOMEM;
 	}
@@ -99,7 +101,7 @@ static int take_int(struct job_req *j, const json_t *obj, const char *key, long 
 		return 0;
 	if (json_is_integer(v)) {
 		*out = json_integer_value(v);
-	} else if (json_is_real(v) && d == floor(d) && fabs(d) < 9e15) {
+	} else if (json_is_real(v) && d > -9e15 && d < 9e15 && d == (double)(long long)d) {
 		*out = (long long)d;
 	} else {
 		return reject(j, "'%s' must be a whole number of %s (%lld..%lld)", key, what, lo, hi);
@@ -235,7 +237,11 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 		b = spec_builder_format(b, format);
 	json_array_foreach(args, i, a) {
 		if (!json_is_string(a)) {
-			spec_builder_build(b, &err);
+			/* Fix (test_jobs): build only to free the builder, and free
+			 * what it built too: with the values so far matching the
+			 * format (or no format and no values) it is a whole spec,
+			 * which used to leak. */
+			spec_free(spec_builder_build(b, &err));
 			free(category);
 			reject(j, "'arguments'[%zu] must be a string (an expression such as \"arg3\")", i);
 			return NULL;
@@ -254,6 +260,10 @@ static void take_filters(struct job_req *j, const json_t *job, const struct conf
 	json_t *f = json_object_get(job, "filters");
 	long long pid, top_pid, tid, uid, dur, maxev;
 	const char *process, *cgroup;
+	/* Fix (test_jobs): the default duration stays within max_trace_duration,
+	 * as the default command time-out does within max_command_timeout; it
+	 * used to be 10 s even on an agent whose limit was lower. */
+	int def_dur = JOBS_DEFAULT_DURATION < cfg->max_trace_duration ? JOBS_DEFAULT_DURATION : cfg->max_trace_duration;
 
 	if (f && !json_is_object(f) && !json_is_null(f)) {
 		reject(j, "'filters' must be an object (process, pid, tid, uid, cgroup)");
@@ -264,7 +274,7 @@ static void take_filters(struct job_req *j, const json_t *job, const struct conf
 	    take_int(j, f, "tid", 1, INT32_MAX, -1, "thread ids", &tid) < 0 ||
 	    take_int(j, f, "uid", 0, UINT32_MAX - 1, -1, "user ids", &uid) < 0 ||
 	    take_str(j, f, "process", false, &process) < 0 || take_str(j, f, "cgroup", false, &cgroup) < 0 ||
-	    take_int(j, job, "duration", 1, cfg->max_trace_duration, JOBS_DEFAULT_DURATION, "seconds", &dur) < 0 ||
+	    take_int(j, job, "duration", 1, cfg->max_trace_duration, def_dur, "seconds", &dur) < 0 ||
 	    take_int(j, job, "max_events", 1, cfg->max_events, cfg->max_events, "events", &maxev) < 0)
 		return;
 	if (pid > 0 && top_pid > 0 && pid != top_pid) {
