@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent_int.h"
@@ -173,12 +174,18 @@ static void loop(struct agent *a, int sfd, const char *path)
 {
 	struct pollfd fds[MAX_POLLFDS];
 	bool idle = false;
+	int64_t prune_at = procman_now_ms() + 3600 * 1000;
 
 	for (;;) {
 		int64_t now = procman_now_ms();
 		int n;
 
 		agent_reap_jobs(a);
+		if (now >= prune_at) {
+			/* Ids are remembered for LEDGER_KEEP_S; forget older ones hourly. */
+			ledger_prune(a->lg, time(NULL));
+			prune_at = now + 3600 * 1000;
+		}
 		if (!ctl_busy(a->ctl, CTL_HEARTBEAT) && a->sched[CTL_HEARTBEAT].next_ms > now)
 			maybe_trim(a, &idle);
 		if (!a->stopping)

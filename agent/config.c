@@ -82,7 +82,7 @@ static const struct key keys[] = {
 	NUM("max_backoff", K_SECONDS, W_INT, max_backoff, 1, 86400, 300, NULL),
 	NUM("http_timeout", K_SECONDS, W_INT, http_timeout, 1, 3600, 15, NULL),
 	NUM("connect_timeout", K_SECONDS, W_INT, connect_timeout, 1, 3600, 5, NULL),
-	NUM("kill_grace", K_SECONDS, W_INT, kill_grace, 0, 300, 5, NULL),
+	NUM("kill_grace", K_SECONDS, W_INT, kill_grace, 1, 300, 5, NULL),
 	NUM("shutdown_grace", K_SECONDS, W_INT, shutdown_grace, 0, 3600, 10, NULL),
 	STR("spool_dir", K_PATH, spool_dir, "/var/lib/diagagent", "state"),
 	NUM("outbox_max_results", K_COUNT, W_LONG, outbox_max_results, 1, 10000000, 10000, NULL),

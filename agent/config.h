@@ -45,7 +45,7 @@ struct config {
 	int max_backoff;             /* 1..86400, default 300 */
 	int http_timeout;            /* 1..3600, default 15 */
 	int connect_timeout;         /* 1..3600, default 5 */
-	int kill_grace;              /* 0..300, default 5 */
+	int kill_grace;              /* 1..300, default 5: bpftrace needs a moment to print its maps */
 	int shutdown_grace;          /* 0..3600, default 10 */
 	char *spool_dir;             /* default /var/lib/diagagent */
 	long outbox_max_results;     /* 1..10000000, default 10000 */

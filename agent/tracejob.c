@@ -35,7 +35,7 @@ struct tracejob {
 	int64_t mono_to_wall_ns;
 	int64_t started_ms, attached_ms, finished_ms;
 	int64_t deadline_ms;          /* when the current deadline stops bpftrace */
-	time_t started_at, finished_at;
+	int64_t started_at, finished_at;  /* wall clock, ns */
 	int probes;
 	bool attached, done, stopping, cancelled, killed;
 	int exit_status;
@@ -158,7 +158,7 @@ static void finish(struct tracejob *j)
 	scan_finish(j->scan);
 	j->done = true;
 	j->finished_ms = procman_now_ms();
-	j->finished_at = time(NULL);
+	j->finished_at = result_now_ns();
 	if (j->raw_fd >= 0)
 		close(j->raw_fd);
 	j->raw_fd = -1;
@@ -247,7 +247,7 @@ static struct tracejob *job_new(const struct tracejob_spec *spec, char *err, siz
 	}
 	j->mono_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	j->started_ms = procman_now_ms();
-	j->started_at = time(NULL);
+	j->started_at = result_now_ns();
 	return j;
 }
 
@@ -432,10 +432,6 @@ static void error_text(const struct tracejob *j, struct strbuf *out)
 		strbuf_add(out, last, last_len);
 }
 
-static void set_time(json_t *o, const char *key, time_t t)
-{
-	result_set_time(o, key, (int64_t)t * 1000000000);
-}
 
 json_t *tracejob_result(struct tracejob *j)
 {
@@ -459,9 +455,9 @@ json_t *tracejob_result(struct tracejob *j)
 	if (j->events)
 		json_object_set_new(r, "events", json_copy(j->events));
 	json_object_set_new(r, "statistics", stats_json(j->stats, dur, scan_stats(j->scan)));
-	set_time(r, "started_at", j->started_at);
+	result_set_time(r, "started_at", j->started_at);
 	if (j->done)
-		set_time(r, "finished_at", j->finished_at);
+		result_set_time(r, "finished_at", j->finished_at);
 	if (j->done && strcmp(status, "cancelled") == 0) {
 		strbuf_addf(&err, "cancelled after %.1f s of tracing", dur);
 		json_object_set_new(r, "error", json_string(strbuf_str(&err)));

@@ -92,7 +92,10 @@ same "jobs that are not objects are rejected, each with its own id" "$(jq -r '[.
 same "503s on upload: delivered once in the end" "$(jq -r '.deliveries.ok1' "$TMP/a4.res")" 1
 check "the agent is alive" alive "$a4"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$a4/status")
-check "memory bounded after a 20 MB reply (VmRSS ${rss} kB < 40 MB)" test "${rss:-999999}" -lt 40960
+# valgrind and ASan (its quarantine keeps freed memory) make RSS meaningless.
+if [ -z "$WRAP" ] && [[ $BUILD != *asan* ]]; then
+	check "memory bounded after a 20 MB reply (VmRSS ${rss} kB < 40 MB)" test "${rss:-999999}" -lt 40960
+fi
 check "no token in the log" sh -c "! grep -q '$TOKEN' '$TMP/a4.log'"
 stop_agent "$a4" TERM
 
@@ -102,7 +105,9 @@ chmod 600 "$TMP/wrong"
 write_conf a6 "token_file=$TMP/wrong"
 start_agent a6
 a6=$apid
-sleep 4
+wait_log a6 'jobs: the server refused the token' 60
+wait_log a6 'heartbeat: the server refused the token' 60
+sleep 3 # a few retries more: still logged once
 same "401 logged once per request kind" "$(grep -c 'the server refused the token (HTTP 401)' "$TMP/a6.log")" 2
 check "with a hint" grep -q "check token_file '$TMP/wrong'" "$TMP/a6.log"
 check "the agent keeps running" alive "$a6"
@@ -141,13 +146,13 @@ fi
 write_conf a7
 start_agent a7
 a7=$apid
-wait_log a7 'polling http' 10
+wait_log a7 'polling http' 60
 write_conf a7 poll_interval=2 log_level=debug
 kill -HUP "$a7"
-check "SIGHUP: reloaded" wait_log a7 'configuration reloaded' 10
+check "SIGHUP: reloaded" wait_log a7 'configuration reloaded' 60
 echo 'pol_interval = 3' >>"$TMP/a7.conf"
 kill -HUP "$a7"
-check "a bad file on SIGHUP keeps the old configuration" wait_log a7 "reload failed: keeping the configuration in use" 10
+check "a bad file on SIGHUP keeps the old configuration" wait_log a7 "reload failed: keeping the configuration in use" 60
 check "and says where" grep -q "a7.conf:[0-9]*: unknown key 'pol_interval'" "$TMP/a7.log"
 check "still alive" alive "$a7"
 stop_agent "$a7" INT

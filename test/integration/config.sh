@@ -87,7 +87,7 @@ cfg envbad check -c "$CONF"
 ENVS=()
 same "bad environment value: exit 2" "$rc" 2
 same "bad environment value: names the variable" "$(head -n1 "$TMP/envbad.err")" \
-	"diagagent config: DIAGAGENT_KILL_GRACE: bad value '400' for kill_grace: expected seconds (0..300)"
+	"diagagent config: DIAGAGENT_KILL_GRACE: bad value '400' for kill_grace: expected seconds (1..300)"
 
 { cat "$CONF"; echo "poll_interval = 5"; } >"$bad"
 first=$(grep -n '^poll_interval' "$CONF" | cut -d: -f1)

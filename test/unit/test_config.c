@@ -134,7 +134,7 @@ static const char every_key[] =
 	"max_backoff = 301\n"
 	"http_timeout = 16\n"
 	"connect_timeout = 6\n"
-	"kill_grace = 0\n"
+	"kill_grace = 1\n"
 	"shutdown_grace = 0\n"
 	"spool_dir = /srv/diag spool\n"
 	"outbox_max_results = 12\n"
@@ -170,7 +170,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c.max_backoff, 301);
 	assert_int_equal(c.http_timeout, 16);
 	assert_int_equal(c.connect_timeout, 6);
-	assert_int_equal(c.kill_grace, 0);
+	assert_int_equal(c.kill_grace, 1);
 	assert_int_equal(c.shutdown_grace, 0);
 	assert_string_equal(c.spool_dir, "/srv/diag spool");
 	assert_int_equal(c.outbox_max_results, 12);
@@ -210,7 +210,7 @@ static void test_suffixes(void **state)
 		{ "poll_interval = 1h", NUMF(poll_interval), 3600 },
 		{ "max_trace_duration = 24h", NUMF(max_trace_duration), 86400 },
 		{ "http_timeout = 1", NUMF(http_timeout), 1 },
-		{ "kill_grace = 0s", NUMF(kill_grace), 0 },
+		{ "kill_grace = 1s", NUMF(kill_grace), 1 },
 		{ "outbox_max_bytes = 2G", NUMF(outbox_max_bytes), 2LL << 30 },
 		{ "outbox_max_bytes = 512MiB", NUMF(outbox_max_bytes), 512LL << 20 },
 		{ "outbox_max_bytes = 1024G", NUMF(outbox_max_bytes), 1LL << 40 },
@@ -288,8 +288,8 @@ static void test_range_errors(void **state)
 		{ "max_backoff = 0", "t.conf:1: bad value '0' for max_backoff: expected seconds (1..86400)", NULL },
 		{ "http_timeout = 3601", "t.conf:1: bad value '3601' for http_timeout: expected seconds (1..3600)", NULL },
 		{ "connect_timeout = 0", "t.conf:1: bad value '0' for connect_timeout: expected seconds (1..3600)", NULL },
-		{ "kill_grace = -1", "t.conf:1: bad value '-1' for kill_grace: expected seconds (0..300)", NULL },
-		{ "kill_grace = 301", "t.conf:1: bad value '301' for kill_grace: expected seconds (0..300)", NULL },
+		{ "kill_grace = -1", "t.conf:1: bad value '-1' for kill_grace: expected seconds (1..300)", NULL },
+		{ "kill_grace = 301", "t.conf:1: bad value '301' for kill_grace: expected seconds (1..300)", NULL },
 		{ "shutdown_grace = 2h", "t.conf:1: bad value '2h' for shutdown_grace: expected seconds (0..3600)", NULL },
 		{ "outbox_max_results = 0", "t.conf:1: bad value '0' for outbox_max_results: expected a number (1..10000000)", NULL },
 		{ "outbox_max_results = 1K", "t.conf:1: bad value '1K' for outbox_max_results: expected a number (1..10000000)", NULL },
@@ -625,7 +625,7 @@ static void test_load_file(void **state)
 	path = write_file("b.conf", "\n\nkill_grace = 1000\n", 19, 0600);
 	config_init(&c);
 	assert_int_equal(config_load(&c, path, envp, &err), -EINVAL);
-	snprintf(want, sizeof(want), "%s:3: bad value '1000' for kill_grace: expected seconds (0..300)", path);
+	snprintf(want, sizeof(want), "%s:3: bad value '1000' for kill_grace: expected seconds (1..300)", path);
 	assert_string_equal(err.msg, want);
 	config_release(&c);
 
