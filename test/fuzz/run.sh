@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# run.sh SECONDS [BUILD_DIR] - build and run the spec fuzzer (test/fuzz/fuzz_spec.c).
+# run.sh SECONDS [BUILD_DIR] - build and run the libFuzzer targets, each for
+# SECONDS: fuzz_spec.c (the spec parser and code generator, the steps below),
+# fuzz_config.c (the agent.conf loader and its print fixed point) and
+# fuzz_jobs.c (the job decoder), the last two seeded from test/fuzz/seeds/.
+# FUZZ_TARGETS="spec config jobs" picks which.
 #
 #   1. builds BUILD_DIR/fuzz_spec with clang's libFuzzer + ASan + UBSan (every
 #      library source compiled with the target), installing clang's fuzzer
@@ -78,20 +82,55 @@ for f in tracespec/*.c parser/*.c agent/*.c; do
 	[ "$f" = agent/main.c ] || srcs+=("$f")
 done
 shopt -u nullglob
-bin=$build/fuzz_spec
-stale=1
-if [ -x "$bin" ] && [ -z "$(find "${srcs[@]}" test/fuzz/fuzz_spec.c test/fuzz/run.sh tracespec agent parser Makefile \
-	-newer "$bin" \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name run.sh \) 2>/dev/null | head -n1)" ]; then
-	stale=0
-fi
-if [ $stale = 1 ]; then
+# build_target NAME: $build/fuzz_NAME from test/fuzz/fuzz_NAME.c and every library source.
+build_target() {
+	local bin=$build/fuzz_$1 stale=1
+	if [ -x "$bin" ] && [ -z "$(find "${srcs[@]}" "test/fuzz/fuzz_$1.c" test/fuzz/run.sh tracespec agent parser Makefile \
+		-newer "$bin" \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name run.sh \) 2>/dev/null | head -n1)" ]; then
+		stale=0
+	fi
+	[ $stale = 1 ] || return 0
 	echo "fuzz: building $bin (${#srcs[@]} library sources)"
 	# shellcheck disable=SC2086
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -DDIAG_VERSION="\"$version\"" -I. $pkg_cflags \
-		-o "$bin.tmp" test/fuzz/fuzz_spec.c "${srcs[@]}" $pkg_libs || die "build failed"
+		-o "$bin.tmp" "test/fuzz/fuzz_$1.c" "${srcs[@]}" $pkg_libs || die "build of fuzz_$1 failed"
 	mv -f "$bin.tmp" "$bin"
-fi
+}
+
+# fuzz_other NAME: run a target seeded from test/fuzz/seeds/NAME; 0 when it found nothing.
+fuzz_other() {
+	local corpus=$build/corpus-$1 log=$build/fuzz-$1.log rc
+	build_target "$1"
+	mkdir -p "$corpus"
+	cp test/fuzz/seeds/"$1"/* "$corpus"/
+	echo "fuzz: $1: running for ${secs}s; log in $log"
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		"$build/fuzz_$1" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -max_total_time="$secs" \
+		-print_final_stats=1 -artifact_prefix="$build/$1-" "$corpus" </dev/null >"$log" 2>&1
+	rc=$?
+	echo "fuzz: $1: $(sed -n 's/^stat::number_of_executed_units:[[:space:]]*//p' "$log" | tail -n1) executions," \
+		"cov $(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2), exit $rc"
+	if [ $rc != 0 ]; then
+		echo "fuzz: FAILED: fuzz_$1 exited with $rc; the input is in $build/ ($1-crash-*)" >&2
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|fixed-point violation|accepted trace)' "$log" >&2
+	fi
+	return $rc
+}
+
+targets=${FUZZ_TARGETS:-spec config jobs}
+other_fail=0
+for t in $targets; do
+	case $t in
+	spec) ;;
+	config | jobs) fuzz_other "$t" || other_fail=1 ;;
+	*) die "unknown fuzz target '$t' (spec, config, jobs)" ;;
+	esac
+done
+case " $targets " in *" spec "*) ;; *) exit $other_fail ;; esac
+bin=$build/fuzz_spec
+build_target spec
 
 # ---- corpus --------------------------------------------------------------------
 corpus=$build/corpus-spec
@@ -182,4 +221,5 @@ fi
 echo "fuzz: summary: ${execs:-?} executions (${eps:-?}/s) in ${secs}s, cov ${cov:-?} ft ${ft:-?}," \
 	"corpus ${fuzz_corp:-?} units ($ncorpus files kept), programs saved $nprog compiled $compiled failed $failed" \
 	"(host-only $host), fuzzer exit $frc"
+[ $other_fail = 0 ] || fail=1
 exit $fail
