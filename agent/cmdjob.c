@@ -179,7 +179,10 @@ json_t *cmdjob_result(const struct cmdjob *j)
 {
 	json_t *r = json_object();
 	int64_t end = j->done ? j->finished_ns : result_now_ns();
-	int sig = j->done && j->status > 128 ? j->status - 128 : 0;
+	/* Only 128 + a real signal number (1..SIGRTMAX) is a
+	 * signal; "exit 255" (ssh's error status) or "exit 200" is an exit code.
+	 * Both used to read as signals ("killed by signal 127 (?)", no exit_code). */
+	int sig = j->done && j->status > 128 && j->status - 128 <= SIGRTMAX ? j->status - 128 : 0;
 	char signame[16];
 
 	if (!r)

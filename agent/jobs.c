@@ -73,7 +73,7 @@ static int take_id(struct job_req *j, const json_t *job)
 			j->id = NULL;
 		return j->id ? 0 : -ENOMEM;
 	}
-	/* Fix (test_jobs): an id holding a NUL byte is refused like one with a
+	/* An id holding a NUL byte is refused like one with a
 	 * line break; it used to be cut at the NUL ("a\u0000b" became "a"), so
 	 * two different jobs could share an id and the second be skipped. */
 	if (s && *s && strlen(s) <= JOBS_MAX_ID && strlen(s) == json_string_length(v) && !strpbrk(s, "\n\r\t")) {
@@ -237,7 +237,7 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 		b = spec_builder_format(b, format);
 	json_array_foreach(args, i, a) {
 		if (!json_is_string(a)) {
-			/* Fix (test_jobs): build only to free the builder, and free
+			/* Build only to free the builder, and free
 			 * what it built too: with the values so far matching the
 			 * format (or no format and no values) it is a whole spec,
 			 * which used to leak. */
@@ -260,7 +260,7 @@ static void take_filters(struct job_req *j, const json_t *job, const struct conf
 	json_t *f = json_object_get(job, "filters");
 	long long pid, top_pid, tid, uid, dur, maxev;
 	const char *process, *cgroup;
-	/* Fix (test_jobs): the default duration stays within max_trace_duration,
+	/* The default duration stays within max_trace_duration,
 	 * as the default command time-out does within max_command_timeout; it
 	 * used to be 10 s even on an agent whose limit was lower. */
 	int def_dur = JOBS_DEFAULT_DURATION < cfg->max_trace_duration ? JOBS_DEFAULT_DURATION : cfg->max_trace_duration;

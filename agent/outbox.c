@@ -133,8 +133,34 @@ static int scan_dir(struct outbox *ob)
 			ob->next_seq = seq + 1;
 	}
 	closedir(d);
-	qsort(ob->items + ob->head, ob->count, sizeof(*ob->items), cmp_item);
+	/* An empty outbox has no items array, and
+	 * qsort() of a null pointer is undefined even for zero elements. */
+	if (ob->count)
+		qsort(ob->items + ob->head, ob->count, sizeof(*ob->items), cmp_item);
 	return rc;
+}
+
+/* A sequence number found in rejected/ is never given
+ * out again. At open, next_seq used to come from the outbox's own files
+ * only, so after a restart a new result could take the number of one
+ * already rejected (always when the outbox was empty), and rejecting it too
+ * silently replaced the older file in rejected/, kept for a person to read. */
+static void skip_rejected_seqs(struct outbox *ob)
+{
+	int fd = openat(ob->dirfd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	uint64_t seq;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (parse_seq(e->d_name, &seq) == 0 && seq >= ob->next_seq)
+			ob->next_seq = seq + 1;
+	closedir(d);
 }
 
 struct outbox *outbox_open(const char *dir, long max_results, long long max_bytes, char *err, size_t size)
@@ -160,6 +186,7 @@ struct outbox *outbox_open(const char *dir, long max_results, long long max_byte
 		outbox_free(ob);
 		return NULL;
 	}
+	skip_rejected_seqs(ob);
 	load_dropped(ob);
 	return ob;
 }
