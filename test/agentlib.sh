@@ -1,6 +1,7 @@
 # agentlib.sh - helpers for the agent's integration tests: the reference
-# control server on port 0, agent configurations, the agent in the
-# background, and waits that are bounded (never a bare sleep-and-hope).
+# control server on port 0 (over HTTP, or HTTPS with certificates made here
+# by the openssl CLI), agent configurations, the agent in the background, and
+# waits that are bounded (never a bare sleep-and-hope).
 # Source after lib.sh.
 SERVER=$ROOT/scripts/control-server
 CLIENT=$ROOT/scripts/control-client
@@ -11,6 +12,9 @@ echo "$TOKEN" >"$TMP/token"
 chmod 600 "$TMP/token"
 spid=
 apids=()
+# Extra control-client options (--cacert ...): set by start_server_tls.
+CLI_TLS=()
+TLS=$TMP/tls
 
 agent_cleanup() {
 	local p
@@ -51,7 +55,72 @@ stop_server() {
 	spid=
 }
 
-cli() { "$PY" "$CLIENT" --url "$URL" --token-file "$TMP/token" "$@"; }
+cli() { "$PY" "$CLIENT" --url "$URL" --token-file "$TMP/token" ${CLI_TLS[@]+"${CLI_TLS[@]}"} "$@"; }
+
+# ---- TLS -------------------------------------------------------------------------
+# Certificates are P-256 (fast to make), valid for 2 days, all in $TLS.
+
+# tls_ca NAME: a self-signed CA, $TLS/NAME.pem and $TLS/NAME.key.
+tls_ca() {
+	mkdir -p "$TLS"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=diagagent test CA $1" -keyout "$TLS/$1.key" -out "$TLS/$1.pem" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-addext "subjectKeyIdentifier=hash" 2>"$TLS/$1.log" ||
+		{ nok "tls_ca $1: $(tail -n2 "$TLS/$1.log")"; return 1; }
+}
+
+# tls_cert NAME CA server|client [SAN]: $TLS/NAME.pem and $TLS/NAME.key signed
+# by CA (made by tls_ca), for TLS servers or clients; SAN as openssl spells it
+# (default DNS:localhost,IP:127.0.0.1).
+tls_cert() {
+	local name=$1 ca=$2 eku=${3}Auth san=${4:-DNS:localhost,IP:127.0.0.1}
+	mkdir -p "$TLS"
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=$eku" "subjectAltName=$san" "subjectKeyIdentifier=hash" \
+		"authorityKeyIdentifier=keyid,issuer" >"$TLS/$name.ext"
+	{
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/CN=$name" -keyout "$TLS/$name.key" -out "$TLS/$name.csr" &&
+			openssl x509 -req -in "$TLS/$name.csr" -CA "$TLS/$ca.pem" -CAkey "$TLS/$ca.key" \
+				-CAcreateserial -CAserial "$TLS/$ca.srl" -days 2 -extfile "$TLS/$name.ext" \
+				-out "$TLS/$name.pem"
+	} 2>"$TLS/$name.log" || { nok "tls_cert $name: $(tail -n2 "$TLS/$name.log")"; return 1; }
+}
+
+# tls_default: once, the CA "ca", the server certificate "server" (for
+# localhost and 127.0.0.1) and the client certificate "client", both signed by "ca".
+tls_default() {
+	[ -s "$TLS/client.pem" ] && return 0
+	tls_ca ca && tls_cert server ca server && tls_cert client ca client
+}
+
+# start_server_tls [PORT [SERVER-ARGS...]]: like start_server, over HTTPS. The
+# arguments go to control-server (e.g. --tls-client-ca "$TLS/ca.pem" for
+# mutual TLS); without a --tls-cert among them the server presents $TLS/server.pem
+# (see tls_default). Sets $spid, $PORT, $URL (https://localhost:PORT) and
+# CLI_TLS, with which cli trusts $TLS/ca.pem only and presents $TLS/client.pem.
+start_server_tls() {
+	local port=${1:-0} a own=
+	[ $# -gt 0 ] && shift
+	tls_default || return 1
+	for a in "$@"; do [ "$a" = --tls-cert ] && own=1; done
+	[ -n "$own" ] || set -- --tls-cert "$TLS/server.pem" --tls-key "$TLS/server.key" "$@"
+	rm -f "$TMP/port"
+	"$PY" "$SERVER" --port "$port" --port-file "$TMP/port" --token-file "$TMP/token" \
+		--results-dir "$TMP/results" --quiet "$@" 2>>"$TMP/server.log" &
+	spid=$!
+	local i
+	for i in $(seq 100); do
+		[ -s "$TMP/port" ] && break
+		alive "$spid" || break
+		sleep 0.1
+	done
+	[ -s "$TMP/port" ] || { nok "control server (TLS) did not start: $(tail -n3 "$TMP/server.log")"; return 1; }
+	PORT=$(cat "$TMP/port")
+	URL=https://localhost:$PORT
+	CLI_TLS=(--cacert "$TLS/ca.pem" --cert "$TLS/client.pem" --key "$TLS/client.key")
+}
 
 # enqueue AGENT JSON
 enqueue() { echo "$2" | cli enqueue "$1" - >/dev/null; }
