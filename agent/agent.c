@@ -29,8 +29,15 @@ static int load_config(const char *path, struct config *cfg, char **token)
 	rc = config_load(cfg, path, NULL, &err);
 	if (rc == 0)
 		rc = config_read_token(cfg, token, &err);
+	if (rc == 0)
+		rc = config_check_files(cfg, &err);
 	if (rc < 0) {
 		log_error("%s%s%s", err.msg, err.hint[0] ? "; hint: " : "", err.hint);
+		if (*token) {
+			explicit_bzero(*token, strlen(*token));
+			free(*token);
+			*token = NULL;
+		}
 		config_release(cfg);
 		return rc;
 	}

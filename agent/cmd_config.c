@@ -65,6 +65,8 @@ static int config_check(const char *path)
 	}
 	print_warnings(c.warnings);
 	rc = config_read_token(&c, &token, &err);
+	if (rc == 0)
+		rc = config_check_files(&c, &err);
 	if (rc < 0) {
 		report(&err, NULL);
 		ret = rc == -ENOMEM ? CLI_FAIL : CLI_USAGE;

@@ -1246,3 +1246,25 @@ void config_release(struct config *c)
 	free(c->warnings);
 	memset(c, 0, sizeof(*c));
 }
+
+int config_check_files(const struct config *c, struct config_error *err)
+{
+	const struct { const char *key, *path, *hint; } files[] = {
+		{ "ca_file", c->ca_file, "ca_file is the PEM bundle of the CA that signed the server's certificate" },
+		{ "client_cert", c->client_cert, "client_cert is this agent's PEM certificate for mutual TLS" },
+		{ "client_key", c->client_key, "client_key is the PEM private key of client_cert" },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd;
+
+		if (!files[i].path)
+			continue;
+		fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(err, -errno, files[i].hint, "cannot read %s '%s': %s", files[i].key, files[i].path,
+				    strerror(errno));
+		close(fd);
+	}
+	return 0;
+}

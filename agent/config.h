@@ -105,6 +105,11 @@ int config_parse_text(struct config *c, const char *text, size_t len, const char
  * Returns 0 with *token set (free() it), else *token is NULL. */
 int config_read_token(const struct config *c, char **token, struct config_error *err);
 
+/* Check that the TLS files (ca_file, client_cert, client_key) that are set
+ * can be read, so a typo shows at start-up and in `config check`, not at
+ * the first request. Returns 0, or a negative errno with err filled. */
+int config_check_files(const struct config *c, struct config_error *err);
+
 /* True when allow_commands is on and some command_allow pattern matches
  * the whole command (patterns are compiled anchored at both ends, '$' only
  * at the very end). A match that hits PCRE2's backtracking limit counts as

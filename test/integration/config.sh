@@ -150,3 +150,10 @@ check "--help: usage" grep -q '^usage: diagagent config check \[-c FILE\]' "$TMP
 check "--help: examples" grep -q '^examples:' "$TMP/help.out"
 capture hc diag help config
 same "help config is config --help" "$(cat "$TMP/hc.out")" "$(cat "$TMP/help.out")"
+
+# TLS files that are set must be readable: a typo shows now, not at the first poll.
+ENVS=(DIAGAGENT_CA_FILE="$TMP/no-such-ca.pem")
+cfg ca check -c "$CONF"
+ENVS=()
+same "an unreadable ca_file: exit 2" "$rc" 2
+same "an unreadable ca_file: says which" "$(head -n1 "$TMP/ca.err")" "diagagent config: cannot read ca_file '$TMP/no-such-ca.pem': No such file or directory"
