@@ -75,6 +75,8 @@ static int config_check(const char *path)
 	fprintf(stderr, "diagagent config: token: %zu byte%s from %s\n", strlen(token), strlen(token) == 1 ? "" : "s",
 		c.token_file);
 	config_print(&c, stdout);
+	/* The effective configuration includes the token: say it is there, never what it is. */
+	printf("# token: <redacted> (%zu bytes from %s)\n", strlen(token), c.token_file);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 cleanup:
 	if (token) {

@@ -30,6 +30,7 @@ same "output keys are agent.conf's keys" "$printed" "$keys"
 fields=$(sed -n '/^struct config {/,/^};/p' "$ROOT/agent/config.h" | sed -n 's/^\t[a-z_ *]*[ *]\([a-z_]*\);.*/\1/p' |
 	grep -vx -e ncommand_allow -e command_re -e path -e warnings | sort -u)
 same "agent.conf lists every key of struct config" "$keys" "$fields"
+check "the token is shown redacted" grep -qx "# token: <redacted> (${#TOKEN} bytes from $TMP/token)" "$TMP/ok.out"
 check "token file from DIAGAGENT_TOKEN_FILE" grep -qx "token_file = $TMP/token" "$TMP/ok.out"
 same "token size on stderr" "$(cat "$TMP/ok.err")" \
 	"diagagent config: token: ${#TOKEN} bytes from $TMP/token"
