@@ -32,13 +32,21 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# start_server [PORT]: sets $spid, $PORT, $URL; results in $TMP/results.
-start_server() {
+# The server's one line per request goes to $TMP/server.log only when
+# SERVER_QUIET is set empty before sourcing.
+SERVER_QUIET=${SERVER_QUIET---quiet}
+
+# launch_server SCHEME HOST PORT [SERVER ARGS...]: start the server, wait (at
+# most 10 s) for its port file; sets $spid, $PORT and $URL. Results go to
+# $TMP/results.
+launch_server() {
+	local scheme=$1 host=$2 port=$3 i
+	shift 3
 	rm -f "$TMP/port"
-	"$PY" "$SERVER" --port "${1:-0}" --port-file "$TMP/port" --token-file "$TMP/token" \
-		--results-dir "$TMP/results" --quiet 2>>"$TMP/server.log" &
+	# shellcheck disable=SC2086
+	"$PY" "$SERVER" --port "$port" --port-file "$TMP/port" --token-file "$TMP/token" \
+		--results-dir "$TMP/results" $SERVER_QUIET "$@" 2>>"$TMP/server.log" &
 	spid=$!
-	local i
 	for i in $(seq 100); do
 		[ -s "$TMP/port" ] && break
 		alive "$spid" || break
@@ -46,8 +54,11 @@ start_server() {
 	done
 	[ -s "$TMP/port" ] || { nok "control server did not start: $(tail -n3 "$TMP/server.log")"; return 1; }
 	PORT=$(cat "$TMP/port")
-	URL=http://127.0.0.1:$PORT
+	URL=$scheme://$host:$PORT
 }
+
+# start_server [PORT]: plain HTTP on 127.0.0.1 (PORT 0: any free port).
+start_server() { launch_server http 127.0.0.1 "${1:-0}"; }
 
 stop_server() {
 	kill -KILL "$spid" 2>/dev/null
@@ -106,19 +117,7 @@ start_server_tls() {
 	tls_default || return 1
 	for a in "$@"; do [ "$a" = --tls-cert ] && own=1; done
 	[ -n "$own" ] || set -- --tls-cert "$TLS/server.pem" --tls-key "$TLS/server.key" "$@"
-	rm -f "$TMP/port"
-	"$PY" "$SERVER" --port "$port" --port-file "$TMP/port" --token-file "$TMP/token" \
-		--results-dir "$TMP/results" --quiet "$@" 2>>"$TMP/server.log" &
-	spid=$!
-	local i
-	for i in $(seq 100); do
-		[ -s "$TMP/port" ] && break
-		alive "$spid" || break
-		sleep 0.1
-	done
-	[ -s "$TMP/port" ] || { nok "control server (TLS) did not start: $(tail -n3 "$TMP/server.log")"; return 1; }
-	PORT=$(cat "$TMP/port")
-	URL=https://localhost:$PORT
+	launch_server https localhost "$port" "$@" || return 1
 	CLI_TLS=(--cacert "$TLS/ca.pem" --cert "$TLS/client.pem" --key "$TLS/client.key")
 }
 

@@ -7,53 +7,13 @@
 # and a clean exit 0 on SIGTERM and SIGINT.
 . "$(dirname "$0")/../lib.sh"
 
-SERVER=$ROOT/scripts/control-server
-CLIENT=$ROOT/scripts/control-client
-TOKEN=tok-$$-$RANDOM$RANDOM
-echo "$TOKEN" >"$TMP/token"
+SERVER_QUIET= # the server's log lines are checked below
+. "$ROOT/test/agentlib.sh"
 RESULTS=$TMP/results
-spid=
-# The client runs on the interpreter itself, not through a wrapper such as a
-# pyenv shim (which doubles its start-up time); the first call checks its #!.
-PY=$(python3 -c 'import sys; print(sys.executable)')
 
-cleanup() {
-	if [ -n "$spid" ]; then
-		kill -KILL "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start_server [PORT]: start it in the background and wait (at most 10 s) for
-# its port file. Sets $spid, $PORT and $URL.
-start_server() {
-	rm -f "$TMP/port"
-	"$SERVER" --port "${1:-0}" --port-file "$TMP/port" --token-file "$TMP/token" \
-		--results-dir "$RESULTS" 2>>"$TMP/server.log" &
-	spid=$!
-	local i
-	for i in $(seq 100); do
-		[ -s "$TMP/port" ] && break
-		alive "$spid" || break
-		sleep 0.1
-	done
-	[ -s "$TMP/port" ] || return 1
-	PORT=$(cat "$TMP/port")
-	URL=http://127.0.0.1:$PORT
-}
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-
-# stop_server SIGNAL: send it, wait at most 5 s for the exit; $src is its code
+# signal_server SIGNAL: send it, wait at most 5 s for the exit; $src is its code
 # (999 when it had to be killed).
-stop_server() {
+signal_server() {
 	local i
 	kill -"$1" "$spid"
 	for i in $(seq 100); do
@@ -81,7 +41,6 @@ api() {
 	crc=$?
 }
 
-cli() { "$PY" "$CLIENT" --url "$URL" --token-file "$TMP/token" "$@"; }
 body() { jq -c . "$TMP/$1.body" 2>/dev/null; }
 jqt() { jq -e "$@" >/dev/null; }
 AG=/api/v1/agents/web-1
@@ -256,7 +215,7 @@ check "log: never the token" bash -c "! grep -qF '$TOKEN' '$TMP/server.log'"
 
 # ---- restart -------------------------------------------------------------------
 
-stop_server TERM
+signal_server TERM
 same "SIGTERM: the server exits 0" "$src" 0
 if start_server "$PORT"; then ok "restart: listens again on the same port at once"; else nok "restart on port $PORT"; fi
 cli results web-1 >"$TMP/list3.json"
@@ -264,7 +223,7 @@ same "restart: results survive in order" "$(jq -c '[.results[].id]' "$TMP/list3.
 same "restart: delivery counts survive" "$(jq -c .deliveries "$TMP/list3.json")" '{"r1":2,"t/1":1}'
 api rre POST "$AG/results" -d "{\"agent_id\": \"web-1\", \"results\": [$(result r1 command completed)]}"
 same "restart: counting goes on" "$(cli results web-1 | jq -c .deliveries)" '{"r1":3,"t/1":1}'
-stop_server INT
+signal_server INT
 same "SIGINT: the server exits 0" "$src" 0
 cli stats >/dev/null 2>"$TMP/refused.err"
 same "client: a refused connection exits 1" "$?" 1
