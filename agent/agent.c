@@ -33,11 +33,8 @@ static int load_config(const char *path, struct config *cfg, char **token)
 		rc = config_check_files(cfg, &err);
 	if (rc < 0) {
 		log_error("%s%s%s", err.msg, err.hint[0] ? "; hint: " : "", err.hint);
-		if (*token) {
-			explicit_bzero(*token, strlen(*token));
-			free(*token);
-			*token = NULL;
-		}
+		config_free_secret(*token);
+		*token = NULL;
 		config_release(cfg);
 		return rc;
 	}
@@ -69,8 +66,7 @@ static void reload(struct agent *a, const char *path)
 	}
 	config_release(&a->cfg);
 	a->cfg = cfg;
-	explicit_bzero(a->token, strlen(a->token));
-	free(a->token);
+	config_free_secret(a->token);
 	a->token = token;
 	a->poll_interval = cfg.poll_interval;
 	log_set_level(cfg.log_level);
@@ -244,10 +240,7 @@ static void release(struct agent *a)
 	ledger_free(a->lg);
 	json_decref(a->caps_json);
 	free(a->upload_seqs);
-	if (a->token) {
-		explicit_bzero(a->token, strlen(a->token));
-		free(a->token);
-	}
+	config_free_secret(a->token);
 	config_release(&a->cfg);
 }
 

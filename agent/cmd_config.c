@@ -79,10 +79,7 @@ static int config_check(const char *path)
 	printf("# token: <redacted> (%zu bytes from %s)\n", strlen(token), c.token_file);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 cleanup:
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
+	config_free_secret(token);
 	config_release(&c);
 	return ret;
 }

@@ -1268,3 +1268,11 @@ int config_check_files(const struct config *c, struct config_error *err)
 	}
 	return 0;
 }
+
+void config_free_secret(char *secret)
+{
+	if (!secret)
+		return;
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}

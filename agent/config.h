@@ -105,6 +105,10 @@ int config_parse_text(struct config *c, const char *text, size_t len, const char
  * Returns 0 with *token set (free() it), else *token is NULL. */
 int config_read_token(const struct config *c, char **token, struct config_error *err);
 
+/* Wipe a secret (a token from config_read_token(), a header holding it)
+ * and free it, so it does not linger in freed memory; NULL is a no-op. */
+void config_free_secret(char *secret);
+
 /* Check that the TLS files (ca_file, client_cert, client_key) that are set
  * can be read, so a typo shows at start-up and in `config check`, not at
  * the first request. Returns 0, or a negative errno with err filled. */

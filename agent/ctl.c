@@ -75,13 +75,6 @@ static void req_free(struct ctl_req *r)
 	free(r);
 }
 
-static void free_secret(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 void ctl_free(struct ctl *c)
 {
 	if (!c)
@@ -91,7 +84,7 @@ void ctl_free(struct ctl *c)
 	curl_multi_cleanup(c->multi);
 	free(c->base);
 	free(c->agent_id);
-	free_secret(c->auth_header);
+	config_free_secret(c->auth_header);
 	free(c->ca_file);
 	free(c->client_cert);
 	free(c->client_key);
@@ -115,7 +108,7 @@ int ctl_configure(struct ctl *c, const struct config *cfg, const char *token)
 
 	if (asprintf(&auth, "Authorization: Bearer %s", token) < 0)
 		return -ENOMEM;
-	free_secret(c->auth_header);
+	config_free_secret(c->auth_header);
 	c->auth_header = auth;
 	c->timeout_ms = cfg->http_timeout * 1000L;
 	c->connect_timeout_ms = cfg->connect_timeout * 1000L;
