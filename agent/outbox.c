@@ -207,17 +207,29 @@ void outbox_set_limits(struct outbox *ob, long max_results, long long max_bytes)
 	ob->max_bytes = max_bytes;
 }
 
-static void drop_oldest(struct outbox *ob)
+/* Forget item i, whose file the caller has removed or moved, and count it
+ * as dropped (saved by the caller). The oldest goes in O(1). */
+static void forget_at(struct outbox *ob, size_t i)
 {
-	struct outbox_item *it = &ob->items[ob->head];
-	char name[32];
+	struct outbox_item *it = &ob->items[ob->head + i];
 
-	seq_name(it->seq, name, sizeof(name));
-	spool_remove(ob->dirfd, name);
 	ob->bytes -= it->size;
-	ob->head++;
+	if (i == 0)
+		ob->head++;
+	else
+		memmove(it, it + 1, (ob->count - i - 1) * sizeof(*it));
 	ob->count--;
 	ob->dropped++;
+}
+
+/* Remove item i's file and forget it. */
+static void drop_at(struct outbox *ob, size_t i)
+{
+	char name[32];
+
+	seq_name(ob->items[ob->head + i].seq, name, sizeof(name));
+	spool_remove(ob->dirfd, name);
+	forget_at(ob, i);
 }
 
 int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
@@ -250,7 +262,7 @@ int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
 	}
 	ob->next_seq++;
 	while (ob->count > 1 && ((long)ob->count > ob->max_results || ob->bytes > ob->max_bytes))
-		drop_oldest(ob);
+		drop_at(ob, 0);
 	if (ob->dropped != before) {
 		log_warn("outbox: full (%zu results, %lld bytes): dropped the %llu oldest", ob->count, ob->bytes,
 			 ob->dropped - before);
@@ -277,21 +289,6 @@ unsigned long long outbox_dropped(const struct outbox *ob)
 void outbox_reported(struct outbox *ob, unsigned long long n)
 {
 	ob->dropped = n > ob->dropped ? 0 : ob->dropped - n;
-	save_dropped(ob);
-}
-
-/* Remove item i (an unreadable file) and count it as dropped. */
-static void drop_at(struct outbox *ob, size_t i)
-{
-	struct outbox_item *it = &ob->items[ob->head + i];
-	char name[32];
-
-	seq_name(it->seq, name, sizeof(name));
-	spool_remove(ob->dirfd, name);
-	ob->bytes -= it->size;
-	memmove(it, it + 1, (ob->count - i - 1) * sizeof(*it));
-	ob->count--;
-	ob->dropped++;
 	save_dropped(ob);
 }
 
@@ -330,6 +327,7 @@ json_t *outbox_batch(struct outbox *ob, size_t max_n, long long max_bytes, uint6
 				 rc < 0 ? strerror(-rc) : r ? "not an object" : jerr.text);
 			json_decref(r);
 			drop_at(ob, i);
+			save_dropped(ob);
 			continue;
 		}
 		json_array_append_new(arr, r);
@@ -388,10 +386,7 @@ int outbox_reject(struct outbox *ob, uint64_t seq)
 			rc = -errno;
 		if (rc < 0)
 			spool_remove(ob->dirfd, name);
-		ob->bytes -= it->size;
-		memmove(it, it + 1, (ob->count - i - 1) * sizeof(*it));
-		ob->count--;
-		ob->dropped++;
+		forget_at(ob, i);
 		save_dropped(ob);
 		return rc;
 	}
