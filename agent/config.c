@@ -9,6 +9,8 @@
  */
 #include "agent/config.h"
 
+#include "tracespec/editdist.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -205,33 +207,6 @@ static void key_where(const struct loader *l, int i, char *buf, size_t size)
 		snprintf(buf, size, "%s", keys[i].name);
 }
 
-/* Optimal string alignment distance (edits and swaps), both at most KEY_HINT_MAX long. */
-static int edit_distance(const char *a, const char *b)
-{
-	int la = (int)strlen(a), lb = (int)strlen(b);
-	int d[KEY_HINT_MAX + 1][KEY_HINT_MAX + 1];
-
-	for (int i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (int j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (int i = 1; i <= la; i++) {
-		for (int j = 1; j <= lb; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int v = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
 /* "did you mean 'poll_interval'?" for a near miss, else a pointer to agent.conf. */
 static void unknown_key_hint(const char *name, char *hint, size_t size)
 {
@@ -243,7 +218,7 @@ static void unknown_key_hint(const char *name, char *hint, size_t size)
 		for (size_t i = 0; i <= n; i++)
 			low[i] = (char)tolower((unsigned char)name[i]);
 		for (int i = 0; i < NKEYS; i++) {
-			int d = edit_distance(low, keys[i].name);
+			int d = editdist(low, strlen(low), keys[i].name, strlen(keys[i].name), best_d);
 
 			if (d < best_d) {
 				best_d = d;

@@ -1,6 +1,8 @@
 /* syscalls.c - syscall, tracepoint and kernel-function facts read from tracefs and kallsyms. */
 #include "tracespec/syscalls.h"
 
+#include "tracespec/editdist.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -472,41 +474,6 @@ struct similar {
 	int n, cap;
 };
 
-/* Levenshtein distance of a[0..la) and b[0..lb), both < SIMILAR_NAME_MAX;
- * returns bound + 1 as soon as the distance must exceed bound. */
-static int similar_distance(const char *a, size_t la, const char *b, size_t lb, int bound)
-{
-	int row[SIMILAR_NAME_MAX + 1];
-	size_t i, j;
-
-	if ((int)(la > lb ? la - lb : lb - la) > bound)
-		return bound + 1;
-	for (j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (i = 1; i <= la; i++) {
-		int diag = row[0], rowmin;
-
-		row[0] = (int)i;
-		rowmin = row[0];
-		for (j = 1; j <= lb; j++) {
-			int up = row[j];
-			int best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-			if (best < rowmin)
-				rowmin = best;
-		}
-		if (rowmin > bound)
-			return bound + 1;
-	}
-	return row[lb];
-}
-
 static int similar_prefix(const char *a, size_t la, const char *b, size_t lb)
 {
 	size_t i = 0;
@@ -578,7 +545,7 @@ static void similar_offer(struct similar *s, const char *name, size_t len, const
 	if (s->qlen >= 4 && clen > s->qlen && memmem(cmp, clen, s->query, s->qlen))
 		cand.dist = 1 + (int)(clen - s->qlen) / 8;
 	else
-		cand.dist = similar_distance(s->query, s->qlen, cmp, clen, bound);
+		cand.dist = editdist(s->query, s->qlen, cmp, clen, bound);
 	if (cand.dist > bound)
 		return;
 	memcpy(cand.name, name, len);
