@@ -40,7 +40,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDIAG_VERSION='"$(VERSION)"' $(WARN) $(CFLA
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c tracespec/*.c parser/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tracespec/kb_builtin.o
 MAIN_OBJ  := $(BUILD)/obj/agent/main.o
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
@@ -64,6 +64,13 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The knowledge base goes into the binary whole (.incbin), so the binary
+# works from any directory; the object depends on the data file.
+$(BUILD)/obj/tracespec/kb_builtin.o: tracespec/kb_builtin.S tracespec/symptoms.kb
+	@mkdir -p $(@D)
+	$(call msg,AS,$<)
+	$(Q)$(CC) $(SAN_FLAGS) -c -o $@ $<
 
 $(BUILD)/test/%: test/unit/%.c $(LIBDIAG)
 	@mkdir -p $(@D)

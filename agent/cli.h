@@ -28,6 +28,7 @@ extern const struct cli_command cli_caps;
 extern const struct cli_command cli_config;
 extern const struct cli_command cli_run;
 extern const struct cli_command cli_script;
+extern const struct cli_command cli_suggest;
 extern const struct cli_command cli_trace;
 
 /* Print the command's usage and help to stdout (for --help). Returns CLI_OK. */

@@ -10,6 +10,7 @@ static const struct cli_command *const commands[] = {
 	&cli_config,
 	&cli_run,
 	&cli_script,
+	&cli_suggest,
 	&cli_trace,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
