@@ -14,6 +14,7 @@
 #include "agent/cli.h"
 #include "agent/log.h"
 #include "agent/trim.h"
+#include "tracespec/kb.h"
 
 #define MAX_POLLFDS 512
 
@@ -41,6 +42,22 @@ static int load_config(const char *path, struct config *cfg, char **token)
 	for (char *w = cfg->warnings, *save = NULL; w && (line = strtok_r(w, "\n", &save)); w = NULL)
 		log_warn("%s", line);
 	return 0;
+}
+
+/* Load the suggestion knowledge base once to check it ($DIAGAGENT_KB may
+ * name a broken file); jobs load their own copy, so an idle agent holds none. */
+static int check_kb(void)
+{
+	struct kb_error err;
+	struct kb *kb;
+	char msg[600];
+	int rc = kb_load_default(&kb, &err);
+
+	if (rc < 0)
+		log_error("suggestion knowledge base: %s%s%s", kb_error_text(&err, msg, sizeof(msg)),
+			  err.hint[0] ? "; hint: " : "", err.hint);
+	kb_free(kb);
+	return rc;
 }
 
 static void reload(struct agent *a, const char *path)
@@ -71,6 +88,7 @@ static void reload(struct agent *a, const char *path)
 	a->poll_interval = cfg.poll_interval;
 	log_set_level(cfg.log_level);
 	outbox_set_limits(a->ob, cfg.outbox_max_results, cfg.outbox_max_bytes);
+	check_kb();
 	caps_probe(&a->caps);
 	json_decref(a->caps_json);
 	a->caps_json = caps_to_json(&a->caps);
@@ -265,6 +283,8 @@ int agent_run(const struct agent_opts *o)
 		log_error("cannot start: %s", sfd < 0 ? strerror(-sfd) : "out of memory");
 		goto out;
 	}
+	if (check_kb() < 0)
+		goto out;
 	caps_probe(&a.caps);
 	a.caps_json = caps_to_json(&a.caps);
 	log_info("diagagent %s: agent '%s' polling %s every %d s; spool %s; %zu results waiting", DIAG_VERSION,

@@ -8,6 +8,7 @@
 #include "agent/compile.h"
 #include "agent/log.h"
 #include "agent/result.h"
+#include "agent/suggestjob.h"
 #include "tracespec/ktypes.h"
 
 /* A result goes to the outbox, then the ledger says the job is done. */
@@ -198,6 +199,31 @@ static int start_trace(struct agent *a, struct job *j)
 	return 0;
 }
 
+/* Suggestions take milliseconds: answered at once, in the loop. */
+static void run_suggestion(struct agent *a, struct job *j)
+{
+	struct kb_error kerr;
+	struct kb *kb = NULL;
+	char msg[600];
+	json_t *r;
+
+	if (kb_load_default(&kb, &kerr) < 0)
+		r = result_new_final(j->req->id, "suggestion", j->started_ns, "failed",
+				     "cannot load the knowledge base: %s", kb_error_text(&kerr, msg, sizeof(msg)));
+	else
+		r = suggestjob_run(kb, &a->caps, j->req->id, j->req->query, j->req->max);
+	kb_free(kb);
+	if (r) {
+		result_set_time(r, "queued_at", j->queued_ns);
+		log_info("job %s: suggestion %s: %zu suggestions", j->req->id,
+			 json_string_value(json_object_get(r, "status")),
+			 json_array_size(json_object_get(r, "suggestions")));
+	}
+	unlink_job(a, j);
+	agent_store(a, j->req->id, r);
+	job_free(j);
+}
+
 void agent_start_jobs(struct agent *a)
 {
 	struct job *j = a->jobs, *next;
@@ -216,6 +242,8 @@ void agent_start_jobs(struct agent *a)
 		a->nrunning++;
 		if (j->req->kind == JOB_COMMAND)
 			start_command(a, j);
+		else if (j->req->kind == JOB_SUGGESTION)
+			run_suggestion(a, j);
 		else
 			start_trace(a, j);
 	}

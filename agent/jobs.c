@@ -26,6 +26,7 @@ void jobs_free(struct job_req *job)
 	free(job->error);
 	json_decref(job->json);
 	free(job->command);
+	free(job->query);
 	spec_free(job->spec);
 	free(job->spec_text);
 	trace_opts_release(&job->opts);
@@ -150,6 +151,25 @@ static void decode_command(struct job_req *j, const json_t *job, const struct co
 		reject(j, "shell commands are disabled on this agent (allow_commands = false in agent.conf)");
 	else if (!config_command_allowed(cfg, cmd))
 		reject(j, "command not allowed: no command_allow pattern in agent.conf matches the whole command");
+}
+
+/* ---- suggestions --------------------------------------------------------------- */
+
+static void decode_suggestion(struct job_req *j, const json_t *job)
+{
+	const char *query;
+	long long max;
+
+	if (take_str(j, job, "query", true, &query) < 0)
+		return;
+	if (strlen(query) > SUGGEST_MAX_TEXT) {
+		reject(j, "'query' is %zu bytes, more than %d", strlen(query), SUGGEST_MAX_TEXT);
+		return;
+	}
+	if (take_int(j, job, "max", 1, SUGGEST_MAX_ITEMS, SUGGEST_DEFAULT_ITEMS, "suggestions", &max) < 0)
+		return;
+	j->max = (int)max;
+	j->query = strdup(query);
 }
 
 /* ---- traces ----------------------------------------------------------------- */
@@ -370,7 +390,7 @@ struct job_req *jobs_decode_one(enum job_kind kind, const json_t *job, const str
 		decode_trace(j, job, cfg);
 		break;
 	case JOB_SUGGESTION:
-		reject(j, "suggestion jobs are not supported by this agent version yet");
+		decode_suggestion(j, job);
 		break;
 	case JOB_DIAGNOSTIC:
 		reject(j, "diagnostic jobs are not supported by this agent version yet");

@@ -18,6 +18,7 @@
 
 #include "agent/config.h"
 #include "tracespec/codegen.h"
+#include "tracespec/suggest.h"
 
 #define JOBS_MAX_ID 256            /* longest job id accepted */
 #define JOBS_MAX_COMMAND 65536     /* longest command accepted */
@@ -38,6 +39,9 @@ struct job_req {
 	struct trace_spec *spec;     /* parsed or built */
 	char *spec_text;             /* canonical text */
 	struct trace_opts opts;      /* filters, duration, max_events */
+	/* suggestions */
+	char *query;
+	int max;                     /* most suggestions */
 };
 
 /* "command", "trace", "suggestion", "diagnostic": the result kind. */

@@ -94,9 +94,9 @@ enqueue a1 '{"ebpf_programs": [
 	{"id": "r5", "spec": "sys_read", "max_events": 0},
 	{"id": "r6", "program": "BEGIN { exit(); }"},
 	{"id": "r7", "spec": "sys_read", "filters": {"pid": "12"}}],
-	"suggestions": [{"id": "s1", "query": "file not found"}],
+	"suggestions": [{"id": "s1", "query": "file not found"}, {"id": "s2", "query": "x", "max": 51}],
 	"diagnostics": [{"id": "d1", "preset": "fs"}]}'
-wait_results a1 19 30
+wait_results a1 20 30
 same "r1: duration out of range" "$(result a1 r1 '[.status, .error] | join("|")')" "rejected|'duration' is 601, out of range: seconds must be 1..600"
 same "r2: fractional duration" "$(result a1 r2 .error)" "'duration' must be a whole number of seconds (1..600)"
 check "r3: a bad spec says where" grep -q "^'spec': " <(result a1 r3 .error)
@@ -104,16 +104,20 @@ same "r4: library on a kprobe" "$(result a1 r4 .error)" "'library' is only for u
 same "r5: max_events range" "$(result a1 r5 .error)" "'max_events' is 0, out of range: events must be 1..10000"
 same "r6: raw programs are off" "$(result a1 r6 .error)" "raw bpftrace programs are disabled on this agent (allow_raw_programs = false in agent.conf)"
 same "r7: pid must be a number" "$(result a1 r7 .error)" "'pid' must be a whole number of process ids (1..2147483647)"
-same "s1, d1: not yet supported, kinds kept" "$(result a1 s1 .kind) $(result a1 d1 .kind) $(result a1 s1 .status)" "suggestion diagnostic rejected"
+same "s1: answered" "$(result a1 s1 '[.kind, .status, .query, .matched] | join("|")')" "suggestion|completed|file not found|true"
+same "s1: openat first, with the ENOENT spec" "$(result a1 s1 '.suggestions[0] | [.target, .spec] | join("|")')" 'openat|r::sys_openat ((int)retval == -2) "ENOENT: %s", arg2'
+same "s1: at most five suggestions by default, queued_at kept" "$(result a1 s1 '[(.suggestions | length | . >= 1 and . <= 5), (.queued_at | type)] | map(tostring) | join(" ")')" "true string"
+same "s2: max out of range" "$(result a1 s2 '[.status, .error] | join("|")')" "rejected|'max' is 51, out of range: suggestions must be 1..50"
+same "d1: not yet supported, kind kept" "$(result a1 d1 '[.kind, .status] | join(" ")')" "diagnostic rejected"
 
 # ---- the same id twice runs once ------------------------------------------------
 enqueue a1 '{"commands": [{"id": "c1", "command": "echo hello world"}, {"command": "echo no id"}]}'
 wait_log a1 'job c1: already done here' 10
 wait_log a1 'job job-[0-9a-f]+: already done here' 10
 sleep 1.5 # one more poll: nothing new may arrive
-wait_results a1 19 10
+wait_results a1 20 10
 same "redelivered jobs ran once: one result each" "$(jq '[.deliveries[]] | max' "$TMP/a1.res")" 1
-same "no new results" "$(jq '.results | length' "$TMP/a1.res")" 19
+same "no new results" "$(jq '.results | length' "$TMP/a1.res")" 20
 
 # ---- cancel of a running trace keeps its events ---------------------------------
 "$WL/readloop" 300 0 "$TMP/go3" &
@@ -124,7 +128,7 @@ if wait_log a1 'job t3: attached' 30; then
 	wait "$rl"
 	sleep 0.5
 	enqueue a1 '{"cancel": ["t3"]}'
-	wait_results a1 20 30
+	wait_results a1 21 30
 	same "t3: cancelled" "$(result a1 t3 '[.status, .success] | join(" ")')" "cancelled false"
 	same "t3: with the 300 events so far" "$(result a1 t3 .event_count)" 300
 	check "t3: stopped long before its 120 s" test "$(result a1 t3 '.elapsed | floor')" -lt 30

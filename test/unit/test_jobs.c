@@ -512,8 +512,14 @@ static void test_other_kinds(void **state)
 		const char *json;
 		const char *error;
 	} cases[] = {
-		{ JOB_SUGGESTION, "{\"id\":\"s1\",\"text\":\"restart nginx\"}",
-		  "suggestion jobs are not supported by this agent version yet" },
+		{ JOB_SUGGESTION, "{\"id\":\"s1\",\"text\":\"restart nginx\"}", "'query' is missing" },
+		{ JOB_SUGGESTION, "{\"id\":\"s2\",\"query\":\"\"}", "'query' is empty" },
+		{ JOB_SUGGESTION, "{\"id\":\"s3\",\"query\":7}", "'query' must be a string" },
+		{ JOB_SUGGESTION, "{\"id\":\"s4\",\"query\":\"a\\u0000b\"}", "'query' holds a NUL byte" },
+		{ JOB_SUGGESTION, "{\"id\":\"s5\",\"query\":\"x\",\"max\":0}",
+		  "'max' is 0, out of range: suggestions must be 1..50" },
+		{ JOB_SUGGESTION, "{\"id\":\"s6\",\"query\":\"x\",\"max\":\"3\"}",
+		  "'max' must be a whole number of suggestions (1..50)" },
 		{ JOB_DIAGNOSTIC, "{\"id\":\"d1\",\"check\":\"disk\"}", "diagnostic jobs are not supported by this agent version yet" },
 		{ JOB_COMMAND, "[1]", "a job must be a JSON object" },
 		{ JOB_COMMAND, "\"uptime\"", "a job must be a JSON object" },
@@ -527,6 +533,19 @@ static void test_other_kinds(void **state)
 		check_verdict(cases[i].json, j, cases[i].error);
 		if (cases[i].json[0] != '{')
 			assert_true(is_derived_id(j->id));
+		jobs_free(j);
+	}
+	{
+		struct job_req *j = decode(JOB_SUGGESTION, "{\"id\":\"s7\",\"query\":\"file not found\",\"max\":3}",
+					   CFG_TIGHT);
+
+		check_verdict("suggestion", j, NULL);
+		assert_string_equal(j->query, "file not found");
+		assert_int_equal(j->max, 3);
+		jobs_free(j);
+		j = decode(JOB_SUGGESTION, "{\"id\":\"s8\",\"query\":\"file not found\"}", CFG_TIGHT);
+		check_verdict("suggestion", j, NULL);
+		assert_int_equal(j->max, SUGGEST_DEFAULT_ITEMS);
 		jobs_free(j);
 	}
 	assert_string_equal(jobs_kind_name(JOB_COMMAND), "command");
