@@ -139,6 +139,7 @@ install: all
 	install -m 0755 $(BUILD)/diagagent $(DESTDIR)$(PREFIX)/bin/diagagent
 	install -m 0755 scripts/setup-host $(DESTDIR)$(PREFIX)/share/diagagent/setup-host
 	install -m 0644 scripts/diagagent.8 $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8
+	install -m 0644 tracespec/symptoms.kb $(DESTDIR)$(PREFIX)/share/diagagent/symptoms.kb
 	install -m 0600 agent.conf $(DESTDIR)$(PREFIX)/etc/diagagent/agent.conf
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/diagagent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
@@ -146,7 +147,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/diagagent $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service \
-	  $(DESTDIR)$(PREFIX)/share/diagagent/setup-host
+	  $(DESTDIR)$(PREFIX)/share/diagagent/setup-host $(DESTDIR)$(PREFIX)/share/diagagent/symptoms.kb
 
 clean:
 	rm -rf build

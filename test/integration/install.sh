@@ -14,6 +14,9 @@ check "man page documents caps" bash -c "MANWIDTH=80 man -l '$P/share/man/man8/d
 check "sample agent.conf installed" cmp -s "$ROOT/agent.conf" "$P/etc/diagagent/agent.conf"
 same "agent.conf is not world-readable" "$(stat -c %a "$P/etc/diagagent/agent.conf")" 600
 check "setup-host installed" [ -x "$P/share/diagagent/setup-host" ]
+check "the knowledge base's copy installed" cmp -s "$ROOT/tracespec/symptoms.kb" "$P/share/diagagent/symptoms.kb"
+same "the installed copy loads, from another directory" \
+	"$(cd / && "$P/bin/diagagent" suggest --kb "$P/share/diagagent/symptoms.kb" --json 'Permission denied' | jq -r '.suggestions[0].target')" openat
 
 U="$P/lib/systemd/system/diagagent.service"
 check "systemd unit installed" [ -f "$U" ]
@@ -31,3 +34,4 @@ fi
 
 capture un make -s -C "$ROOT" uninstall BUILD="$BUILD" PREFIX="$P"
 check "make uninstall removes the binary" [ ! -e "$P/bin/diagagent" ]
+check "make uninstall removes the knowledge base's copy" [ ! -e "$P/share/diagagent/symptoms.kb" ]
