@@ -41,10 +41,15 @@ def sample(items):
     return [x for i, x in enumerate(items) if i % step == 0]
 
 
+def ask_all(path):
+    """The sampled (line, expected, text) cases of path, and an answer for each."""
+    cases = sample(list(lines(path)))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return cases, list(pool.map(lambda c: ask(c[2]), cases))
+
+
 bad = 0
-cases = sample(list(lines(corpus)))
-with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-    answers = list(pool.map(lambda c: ask(c[2]), cases))
+cases, answers = ask_all(corpus)
 hits = 0
 for (n, want, text), (res, err) in zip(cases, answers):
     if res is None:
@@ -69,9 +74,7 @@ else:
     print("ok - corpus sample: %d answers, %d hits (every %dth line; the rate needs the whole corpus)" % (
         len(cases), hits, step))
 
-fcases = sample(list(lines(filters)))
-with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-    fanswers = list(pool.map(lambda c: ask(c[2]), fcases))
+fcases, fanswers = ask_all(filters)
 fhits = 0
 for (n, want, text), (res, err) in zip(fcases, fanswers):
     if res is None:
