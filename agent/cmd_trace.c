@@ -92,8 +92,7 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 	const struct trace_opts *o = &v->t->opts;
 
 	if (v->t->jsonl) {
-		v->line.len = 0;
-		v->line.err = 0;
+		strbuf_reset(&v->line);
 		if (render_event_text(ev, v->mono_to_wall_ns, &v->line, &v->scratch) == 0) {
 			strbuf_putc(&v->line, '\n');
 			fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
@@ -102,8 +101,7 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 	}
 	if (!v->columns || o->aggregate)
 		return;
-	v->line.len = 0;
-	v->line.err = 0;
+	strbuf_reset(&v->line);
 	if (!v->first_nsecs)
 		v->first_nsecs = ev->nsecs;
 	if (o->timestamp && o->unix_time)
@@ -169,8 +167,7 @@ static void print_message_count(void *ud, const char *msg, size_t len, uint64_t 
 {
 	struct strbuf *sb = ud;
 
-	sb->len = 0;
-	sb->err = 0;
+	strbuf_reset(sb);
 	put_safe(sb, msg, len);
 	printf("%-10llu %s\n", (unsigned long long)count, strbuf_str(sb));
 }

@@ -125,3 +125,23 @@ void strbuf_release(struct strbuf *sb)
 	sb->len = sb->cap = 0;
 	sb->err = 0;
 }
+
+int strbuf_shell_quote(struct strbuf *sb, const char *s)
+{
+	strbuf_putc(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_puts(sb, "'\\''");
+		else
+			strbuf_putc(sb, *s);
+	}
+	return strbuf_putc(sb, '\'');
+}
+
+void strbuf_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->err = 0;
+	if (sb->buf)
+		sb->buf[0] = '\0';
+}

@@ -31,6 +31,12 @@ int strbuf_putc(struct strbuf *sb, char c);
 int strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 
+/* Append s quoted for a POSIX shell: in single quotes, each ' as '\''. */
+int strbuf_shell_quote(struct strbuf *sb, const char *s);
+
+/* Empty the buffer (keeping its memory) and clear its error. */
+void strbuf_reset(struct strbuf *sb);
+
 /* The contents as a C string; "" when empty. Valid until the next append. */
 const char *strbuf_str(const struct strbuf *sb);
 

@@ -829,18 +829,6 @@ void suggest_release(struct suggest_result *r)
 
 /* ---- the command line to run a suggestion ---------------------------------------------------------- */
 
-static void shell_quote(struct strbuf *sb, const char *s)
-{
-	strbuf_putc(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_puts(sb, "'\\''");
-		else
-			strbuf_putc(sb, *s);
-	}
-	strbuf_putc(sb, '\'');
-}
-
 int suggest_command(const struct suggest_item *item, struct strbuf *out)
 {
 	strbuf_puts(out, "diagagent trace ");
@@ -848,9 +836,9 @@ int suggest_command(const struct suggest_item *item, struct strbuf *out)
 		strbuf_addf(out, "-p %d ", item->pid);
 	else if (item->process) {
 		strbuf_puts(out, "-n ");
-		shell_quote(out, item->process);
+		strbuf_shell_quote(out, item->process);
 		strbuf_putc(out, ' ');
 	}
-	shell_quote(out, item->spec);
+	strbuf_shell_quote(out, item->spec);
 	return out->err;
 }
