@@ -94,10 +94,7 @@ static void on_event(void *ud, const struct scan_event *ev)
 {
 	struct tracejob *j = ud;
 
-	j->msg.len = 0;
-	if (j->msg.buf)
-		j->msg.buf[0] = '\0';
-	j->msg.err = 0;
+	strbuf_reset(&j->msg);
 	render_message(ev, &j->msg);
 	if (!passes_filter(j)) {
 		stats_filtered(j->stats);
@@ -130,7 +127,19 @@ static void on_lost(void *ud, uint64_t n)
 
 static void on_map(void *ud, const char *name, json_t *value)
 {
-	stats_map(((struct tracejob *)ud)->stats, name, value);
+	struct tracejob *j = ud;
+
+	stats_map(j->stats, name, value);
+	if (j->spec.on_map)
+		j->spec.on_map(j->spec.ud, name, value);
+}
+
+static void on_other(void *ud, const char *type, json_t *line)
+{
+	struct tracejob *j = ud;
+
+	if (j->spec.on_other)
+		j->spec.on_other(j->spec.ud, type, line);
 }
 
 /* ---- process callbacks ------------------------------------------------------------ */
@@ -216,7 +225,7 @@ int tracejob_check_regex(const char *re, char *err, size_t size)
 static struct tracejob *job_new(const struct tracejob_spec *spec, char *err, size_t size)
 {
 	struct tracejob *j = calloc(1, sizeof(*j));
-	struct scan_callbacks cb = { on_event, on_attached, on_lost, on_map, NULL, NULL };
+	struct scan_callbacks cb = { on_event, on_attached, on_lost, on_map, on_other, NULL };
 
 	if (!j) {
 		snprintf(err, size, "out of memory");
@@ -311,12 +320,21 @@ struct tracejob *tracejob_start(struct procman *pm, const struct tracejob_spec *
 		env[nenv++] = pages_env;
 	}
 	{
-		char *argv[] = { (char *)spec->bpftrace, "-f", "json", j->program_path, "$PID", NULL };
+		char *argv[5 + TRACEJOB_MAX_ARGS + 1] = { (char *)spec->bpftrace, "-f", "json", j->program_path, "$PID" };
 		struct proc_spec ps = {
 			.argv = argv, .env = env, .on_output = on_output, .on_exit = on_exit_cb, .ud = j,
 			.pid_placeholder = "$PID",
 		};
+		int n = 5;
 
+		for (int i = 0; spec->args && spec->args[i]; i++) {
+			if (i == TRACEJOB_MAX_ARGS) {
+				snprintf(err, size, "more than %d program parameters", TRACEJOB_MAX_ARGS);
+				goto fail;
+			}
+			argv[n++] = spec->args[i];
+		}
+		argv[n] = NULL;
 		j->proc = procman_spawn(pm, &ps);
 		if (!j->proc) {
 			snprintf(err, size, "cannot run '%s': %s", spec->bpftrace, strerror(errno));

@@ -21,6 +21,7 @@
 
 #define TRACEJOB_STDERR_CAP (64 * 1024)    /* bpftrace's stderr kept for the error */
 #define TRACEJOB_DEFAULT_JSON_EVENTS 10000 /* events kept in a result when -M is not set */
+#define TRACEJOB_MAX_ARGS 16               /* positional parameters after $1 */
 
 struct tracejob_spec {
 	const struct codegen_result *cg;   /* the program and its layout (borrowed) */
@@ -37,7 +38,16 @@ struct tracejob_spec {
 	void (*on_attached)(void *ud, int probes);
 	void (*on_event)(void *ud, const struct scan_event *ev, const char *msg, size_t len);
 	void (*on_done)(void *ud);
+	/* Every map of the exit dump (after the job's own statistics saw it),
+	 * and every other line bpftrace prints (hist, stats: the whole line,
+	 * borrowed). Optional. */
+	void (*on_map)(void *ud, const char *name, json_t *value);
+	void (*on_other)(void *ud, const char *type, json_t *line);
 	void *ud;
+	/* More positional parameters, after bpftrace's own pid ($1): $2, $3,
+	 * ... (NULL-terminated; NULL for none). Typed values the caller has
+	 * formatted, never program text. */
+	char *const *args;
 };
 
 struct tracejob;
