@@ -36,11 +36,13 @@ SAN_FLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-poi
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDIAG_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-             $(SAN_FLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+             $(SAN_FLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c tracespec/*.c parser/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tracespec/kb_builtin.o
+PRESETS   := $(wildcard scripts/presets/*.bt)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tracespec/kb_builtin.o \
+             $(BUILD)/obj/tracespec/presets_builtin.o
 MAIN_OBJ  := $(BUILD)/obj/agent/main.o
 UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
@@ -72,13 +74,46 @@ $(BUILD)/obj/tracespec/kb_builtin.o: tracespec/kb_builtin.S tracespec/symptoms.k
 	$(call msg,AS,$<)
 	$(Q)$(CC) $(SAN_FLAGS) -c -o $@ $<
 
+# Syscall names by number, from the C library's headers for this architecture.
+$(BUILD)/gen/sysnr_table.h:
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)printf '#include <asm/unistd.h>\n' | $(CC) -dM -E - | \
+	  awk '$$1 == "#define" && $$2 ~ /^__NR_/ && $$3 ~ /^[0-9]+$$/ { print $$3, substr($$2, 6) }' | \
+	  sort -n -u -k1,1 | awk '{ printf "[%d] = \"%s\",\n", $$1, $$2 }' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tracespec/sysnr.o: $(BUILD)/gen/sysnr_table.h
+
+# The diagnose presets go into the binary whole, like the knowledge base:
+# a table of (name, text, length), each text NUL-terminated.
+$(BUILD)/gen/presets_builtin.S: $(PRESETS) Makefile
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q){ echo '/* generated from scripts/presets/*.bt by the Makefile */'; \
+	  echo '	.section .rodata'; \
+	  for f in $(PRESETS); do n=$$(basename $$f .bt); \
+	    printf 'name_%s:\n	.asciz "%s"\n	.balign 16\ntext_%s:\n	.incbin "%s"\n	.byte 0\nend_%s:\n' $$n $$n $$n $$f $$n; \
+	  done; \
+	  echo '	.section .data.rel.ro'; echo '	.balign 8'; \
+	  echo '	.global diag_presets_builtin'; echo 'diag_presets_builtin:'; \
+	  for f in $(PRESETS); do n=$$(basename $$f .bt); \
+	    printf '	.quad name_%s, text_%s, end_%s - text_%s - 1\n' $$n $$n $$n $$n; \
+	  done; \
+	  echo '	.quad 0, 0, 0'; \
+	  echo '	.section .note.GNU-stack,"",@progbits'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tracespec/presets_builtin.o: $(BUILD)/gen/presets_builtin.S $(PRESETS)
+	@mkdir -p $(@D)
+	$(call msg,AS,$<)
+	$(Q)$(CC) $(SAN_FLAGS) -c -o $@ $<
+
 $(BUILD)/test/%: test/unit/%.c $(LIBDIAG)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBDIAG) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
 
 # Workloads are plain C with no project code: their behaviour must be exact.
-$(BUILD)/workloads/%: test/workloads/%.c
+$(BUILD)/workloads/%: test/workloads/%.c test/workloads/gate.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
