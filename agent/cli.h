@@ -26,6 +26,7 @@ struct cli_command {
 
 extern const struct cli_command cli_caps;
 extern const struct cli_command cli_config;
+extern const struct cli_command cli_diagnose;
 extern const struct cli_command cli_run;
 extern const struct cli_command cli_script;
 extern const struct cli_command cli_suggest;

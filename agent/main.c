@@ -8,6 +8,7 @@
 static const struct cli_command *const commands[] = {
 	&cli_caps,
 	&cli_config,
+	&cli_diagnose,
 	&cli_run,
 	&cli_script,
 	&cli_suggest,
