@@ -149,8 +149,9 @@ static bool finished(struct agent *a, int64_t now)
 
 	if (a->stopping) {
 		if (a->nrunning)
-			/* Jobs end within kill_grace of their SIGINT; never wait much longer. */
-			return now >= a->stop_at_ms + (int64_t)a->cfg.kill_grace * 1000 + 2000;
+			/* Jobs end within kill_grace of their SIGINT (and a diagnosis
+			 * its probes' detach time); never wait much longer. */
+			return now >= a->stop_at_ms + (int64_t)a->cfg.kill_grace * 1000 + 2000 + agent_stop_slack_ms(a);
 		return now >= a->stop_at_ms || (!uploading && !outbox_count(a->ob));
 	}
 	if (a->once)

@@ -13,6 +13,7 @@
 #include "agent/caps.h"
 #include "agent/cmdjob.h"
 #include "agent/config.h"
+#include "agent/diagjob.h"
 #include "agent/ctl.h"
 #include "agent/jobs.h"
 #include "agent/ledger.h"
@@ -29,6 +30,7 @@ struct job {
 	struct tracejob *trace;
 	struct codegen_result cg;
 	struct cmdjob *cmd;
+	struct diagjob *diag;
 	struct job *next;
 };
 
@@ -74,6 +76,7 @@ void agent_cancel_all(struct agent *a);
 void agent_recover(struct agent *a);
 void agent_free_jobs(struct agent *a);
 void agent_store(struct agent *a, const char *id, json_t *result);
+int agent_stop_slack_ms(const struct agent *a);      /* extra time running jobs need to stop */
 
 /* agent_sync.c */
 void agent_sync(struct agent *a, int64_t now);       /* start what is due */

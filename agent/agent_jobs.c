@@ -36,6 +36,7 @@ static void job_free(struct job *j)
 	if (!j)
 		return;
 	tracejob_free(j->trace);
+	diagjob_free(j->diag);
 	codegen_release(&j->cg);
 	cmdjob_free(j->cmd);
 	jobs_free(j->req);
@@ -199,6 +200,29 @@ static int start_trace(struct agent *a, struct job *j)
 	return 0;
 }
 
+static int start_diagnostic(struct agent *a, struct job *j)
+{
+	struct diagjob_spec ds = {
+		.preset = j->req->preset, .opts = j->req->diag, .caps = &a->caps,
+		.kill_grace_ms = a->cfg.kill_grace * 1000, .on_attached = on_attached, .ud = j,
+	};
+	char err[1024];
+	int rc;
+
+	if (caps_trace_ready(&a->caps, err, sizeof(err)) < 0) {
+		fail_start(a, j, "failed", err);
+		return -1;
+	}
+	j->diag = diagjob_start(a->pm, &ds, &rc, err, sizeof(err));
+	if (!j->diag) {
+		/* A bad cgroup is the sender's to fix; a preset this host cannot run is the host's. */
+		fail_start(a, j, rc == -EINVAL || rc == -ENOENT ? "rejected" : "failed", err);
+		return -1;
+	}
+	log_info("job %s: diagnosis started for %d s: %s", j->req->id, j->req->diag.duration, j->req->preset);
+	return 0;
+}
+
 /* Suggestions take milliseconds: answered at once, in the loop. */
 static void run_suggestion(struct agent *a, struct job *j)
 {
@@ -244,6 +268,8 @@ void agent_start_jobs(struct agent *a)
 			start_command(a, j);
 		else if (j->req->kind == JOB_SUGGESTION)
 			run_suggestion(a, j);
+		else if (j->req->kind == JOB_DIAGNOSTIC)
+			start_diagnostic(a, j);
 		else
 			start_trace(a, j);
 	}
@@ -268,7 +294,7 @@ static json_t *trace_result(struct job *j)
 
 static void finish(struct agent *a, struct job *j)
 {
-	json_t *r = j->trace ? trace_result(j) : cmdjob_result(j->cmd);
+	json_t *r = j->trace ? trace_result(j) : j->diag ? diagjob_result(j->diag) : cmdjob_result(j->cmd);
 
 	if (r) {
 		result_set_time(r, "queued_at", j->queued_ns);
@@ -287,7 +313,8 @@ void agent_reap_jobs(struct agent *a)
 
 	for (; j; j = next) {
 		next = j->next;
-		if (j->state == JOB_RUNNING && ((j->trace && tracejob_done(j->trace)) || (j->cmd && cmdjob_done(j->cmd))))
+		if (j->state == JOB_RUNNING && ((j->trace && tracejob_done(j->trace)) || (j->cmd && cmdjob_done(j->cmd)) ||
+						(j->diag && diagjob_done(j->diag))))
 			finish(a, j);
 	}
 }
@@ -307,6 +334,8 @@ static void cancel_job(struct agent *a, struct job *j, const char *why)
 	log_info("job %s: cancelling", j->req->id);
 	if (j->trace)
 		tracejob_stop(j->trace, true);
+	if (j->diag)
+		diagjob_stop(j->diag, true);
 	if (j->cmd)
 		cmdjob_stop(j->cmd);
 }
@@ -321,6 +350,16 @@ void agent_cancel(void *ud, const char *id)
 		return;
 	}
 	cancel_job(a, j, "cancelled by the server before it started");
+}
+
+int agent_stop_slack_ms(const struct agent *a)
+{
+	int slack = 0;
+
+	for (const struct job *j = a->jobs; j; j = j->next)
+		if (j->diag && diagjob_detach_ms(j->diag) > slack)
+			slack = diagjob_detach_ms(j->diag);
+	return slack;
 }
 
 void agent_cancel_all(struct agent *a)

@@ -238,6 +238,11 @@ unsigned long long diagjob_events(const struct diagjob *j)
 	return tracejob_events(j->trace);
 }
 
+int diagjob_detach_ms(const struct diagjob *j)
+{
+	return DETACH_MS_PER_PROBE * j->preset->nprobes;
+}
+
 const char *diagjob_status(const struct diagjob *j)
 {
 	return tracejob_status(j->trace);

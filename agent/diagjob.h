@@ -54,6 +54,10 @@ double diagjob_elapsed(const struct diagjob *j);
 unsigned long long diagjob_events(const struct diagjob *j);
 const char *diagjob_status(const struct diagjob *j);
 
+/* How much longer than a trace's kill grace this job may take to stop:
+ * bpftrace detaches its probes one by one. */
+int diagjob_detach_ms(const struct diagjob *j);
+
 /* The protocol's diagnostic result: kind, status, success, error, preset,
  * duration, elapsed, program, report, started_at, finished_at. New reference. */
 json_t *diagjob_result(struct diagjob *j);

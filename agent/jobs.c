@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/units.h"
+#include "tracespec/strbuf.h"
+#include "tracespec/preset.h"
 #include "tracespec/spec.h"
 
 static const char *const kind_names[] = { "command", "trace", "suggestion", "diagnostic" };
@@ -27,6 +30,8 @@ void jobs_free(struct job_req *job)
 	json_decref(job->json);
 	free(job->command);
 	free(job->query);
+	free(job->preset);
+	free(job->cgroup);
 	spec_free(job->spec);
 	free(job->spec_text);
 	trace_opts_release(&job->opts);
@@ -151,6 +156,98 @@ static void decode_command(struct job_req *j, const json_t *job, const struct co
 		reject(j, "shell commands are disabled on this agent (allow_commands = false in agent.conf)");
 	else if (!config_command_allowed(cfg, cmd))
 		reject(j, "command not allowed: no command_allow pattern in agent.conf matches the whole command");
+}
+
+/* ---- diagnostics ------------------------------------------------------------------- */
+
+/* A time threshold: a number of milliseconds, or a string with its unit ("10ms"). */
+static int take_time(struct job_req *j, const json_t *job, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(job, key);
+	double ms = json_number_value(v);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_number(v) && ms > 0 && ms <= 3600e3) {
+		*out = (uint64_t)(ms * 1e6 + 0.5);
+		return 0;
+	}
+	if (json_is_string(v) && units_ns(json_string_value(v), 1000000, out) == 0 && *out > 0 &&
+	    *out <= 3600000000000ULL)
+		return 0;
+	return reject(j, "'%s' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" or \"10ms\"",
+		      key);
+}
+
+static void decode_diagnostic(struct job_req *j, const json_t *job, const struct config *cfg)
+{
+	json_t *f = json_object_get(job, "filters");
+	const char *preset, *cgroup, *fcgroup;
+	long long dur, pid, fpid, v;
+	int def_dur = JOBS_DEFAULT_DIAGNOSIS < cfg->max_trace_duration ? JOBS_DEFAULT_DIAGNOSIS : cfg->max_trace_duration;
+	bool known = false;
+
+	diag_opts_init(&j->diag);
+	if (take_str(j, job, "preset", true, &preset) < 0)
+		return;
+	for (int i = 0; i < preset_count(); i++)
+		known |= strcmp(preset_name(i), preset) == 0;
+	if (!known) {
+		struct strbuf sb = STRBUF_INIT(512);
+
+		for (int i = 0; i < preset_count(); i++)
+			strbuf_addf(&sb, "%s%s", i ? ", " : "", preset_name(i));
+		reject(j, "no preset '%.64s': one of %s", preset, strbuf_str(&sb));
+		strbuf_release(&sb);
+		return;
+	}
+	if (f && !json_is_object(f) && !json_is_null(f)) {
+		reject(j, "'filters' must be an object (pid, cgroup)");
+		return;
+	}
+	if (take_int(j, job, "duration", 1, cfg->max_trace_duration, def_dur, "seconds", &dur) < 0 ||
+	    take_int(j, job, "pid", 1, INT32_MAX, -1, "process ids", &pid) < 0 ||
+	    take_int(j, f, "pid", 1, INT32_MAX, -1, "process ids", &fpid) < 0 ||
+	    take_str(j, job, "cgroup", false, &cgroup) < 0 || take_str(j, f, "cgroup", false, &fcgroup) < 0 ||
+	    take_time(j, job, "slow_threshold", &j->diag.slow_ns) < 0 ||
+	    take_time(j, job, "rtt_threshold", &j->diag.rtt_ns) < 0)
+		return;
+	if (pid > 0 && fpid > 0 && pid != fpid) {
+		reject(j, "'pid' (%lld) and 'filters.pid' (%lld) disagree", pid, fpid);
+		return;
+	}
+	if (cgroup && fcgroup && strcmp(cgroup, fcgroup) != 0) {
+		reject(j, "'cgroup' and 'filters.cgroup' disagree");
+		return;
+	}
+	if (!cgroup)
+		cgroup = fcgroup;
+	if (cgroup && (!*cgroup || strlen(cgroup) > 4000 || strstr(cgroup, ".."))) {
+		reject(j, "'cgroup' must be a cgroup v2 path (absolute, or under the cgroup2 mount), without '..'");
+		return;
+	}
+	if (take_int(j, job, "error_threshold", 1, 1000000000, DIAG_DEFAULT_ERRORS, "failures", &v) < 0)
+		return;
+	j->diag.error_threshold = (long)v;
+	if (take_int(j, job, "leak_threshold", 1, 1000000000, DIAG_DEFAULT_LEAK, "descriptors", &v) < 0)
+		return;
+	j->diag.leak_threshold = (long)v;
+	if (take_int(j, job, "storm_threshold", 1, 1000000000, DIAG_DEFAULT_STORM, "processes per second", &v) < 0)
+		return;
+	j->diag.storm_threshold = (long)v;
+	if (take_int(j, job, "max_events", 0, cfg->max_events, cfg->max_events, "events per record", &v) < 0)
+		return;
+	j->diag.cap = (long)v;
+	if (take_int(j, job, "top", 1, 1000, DIAG_DEFAULT_TOP, "rows", &v) < 0)
+		return;
+	j->diag.top = (int)v;
+	j->diag.duration = (int)dur;
+	j->diag.pid = (long)(pid > 0 ? pid : fpid);
+	j->preset = strdup(preset);
+	if (cgroup) {
+		j->cgroup = strdup(cgroup);
+		j->diag.cgroup = j->cgroup;
+	}
 }
 
 /* ---- suggestions --------------------------------------------------------------- */
@@ -393,7 +490,7 @@ struct job_req *jobs_decode_one(enum job_kind kind, const json_t *job, const str
 		decode_suggestion(j, job);
 		break;
 	case JOB_DIAGNOSTIC:
-		reject(j, "diagnostic jobs are not supported by this agent version yet");
+		decode_diagnostic(j, job, cfg);
 		break;
 	}
 	return j;

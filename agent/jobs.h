@@ -18,12 +18,14 @@
 
 #include "agent/config.h"
 #include "tracespec/codegen.h"
+#include "parser/diag.h"
 #include "tracespec/suggest.h"
 
 #define JOBS_MAX_ID 256            /* longest job id accepted */
 #define JOBS_MAX_COMMAND 65536     /* longest command accepted */
 #define JOBS_DEFAULT_DURATION 10
 #define JOBS_DEFAULT_TIMEOUT 30
+#define JOBS_DEFAULT_DIAGNOSIS 30   /* seconds, within max_trace_duration */
 
 enum job_kind { JOB_COMMAND, JOB_TRACE, JOB_SUGGESTION, JOB_DIAGNOSTIC };
 
@@ -42,6 +44,10 @@ struct job_req {
 	/* suggestions */
 	char *query;
 	int max;                     /* most suggestions */
+	/* diagnostics */
+	char *preset;
+	struct diag_opts diag;       /* diag.cgroup points into cgroup */
+	char *cgroup;
 };
 
 /* "command", "trace", "suggestion", "diagnostic": the result kind. */

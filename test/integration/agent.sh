@@ -95,7 +95,7 @@ enqueue a1 '{"ebpf_programs": [
 	{"id": "r6", "program": "BEGIN { exit(); }"},
 	{"id": "r7", "spec": "sys_read", "filters": {"pid": "12"}}],
 	"suggestions": [{"id": "s1", "query": "file not found"}, {"id": "s2", "query": "x", "max": 51}],
-	"diagnostics": [{"id": "d1", "preset": "fs"}]}'
+	"diagnostics": [{"id": "d1", "preset": "disk"}]}'
 wait_results a1 20 30
 same "r1: duration out of range" "$(result a1 r1 '[.status, .error] | join("|")')" "rejected|'duration' is 601, out of range: seconds must be 1..600"
 same "r2: fractional duration" "$(result a1 r2 .error)" "'duration' must be a whole number of seconds (1..600)"
@@ -108,7 +108,7 @@ same "s1: answered" "$(result a1 s1 '[.kind, .status, .query, .matched] | join("
 same "s1: openat first, with the ENOENT spec" "$(result a1 s1 '.suggestions[0] | [.target, .spec] | join("|")')" 'openat|r::sys_openat ((int)retval == -2) "ENOENT: %s", arg2'
 same "s1: at most five suggestions by default, queued_at kept" "$(result a1 s1 '[(.suggestions | length | . >= 1 and . <= 5), (.queued_at | type)] | map(tostring) | join(" ")')" "true string"
 same "s2: max out of range" "$(result a1 s2 '[.status, .error] | join("|")')" "rejected|'max' is 51, out of range: suggestions must be 1..50"
-same "d1: not yet supported, kind kept" "$(result a1 d1 '[.kind, .status] | join(" ")')" "diagnostic rejected"
+same "d1: an unknown preset, named with the ones there are" "$(result a1 d1 '[.kind, .status, .error] | join("|")')" "diagnostic|rejected|no preset 'disk': one of all, dns, errors, exec, fdleak, fs, net, sched"
 
 # ---- the same id twice runs once ------------------------------------------------
 enqueue a1 '{"commands": [{"id": "c1", "command": "echo hello world"}, {"command": "echo no id"}]}'
@@ -136,6 +136,19 @@ else
 	nok "t3 attached: $(tail -n3 "$TMP/a1.log")"
 	kill "$rl"
 fi
+
+# ---- a diagnostics job: the same diagnosis as `diagagent diagnose` ---------------
+mkdir -p "$TMP/om"
+{ wait_log a1 'job d2: attached' 60 && echo go; } | "$WL/openmissing" -w "$TMP/om" 200 &
+om=$!
+enqueue a1 '{"diagnostics": [{"id": "d2", "preset": "errors", "duration": 4, "pid": '"$om"', "error_threshold": 50}]}'
+wait "$om"
+same "d2: the workload's 200 failed opens" "$?" 0
+wait_results a1 22 60
+same "d2: completed, kind and preset" "$(result a1 d2 '[.kind, .status, .preset, (.queued_at | type)] | join(" ")')" "diagnostic completed errors string"
+same "d2: the issue, with the kernel's exact count" "$(result a1 d2 '.report.issues[0].title')" "openat failed 200 times with ENOENT (No such file or directory)"
+same "d2: only that process" "$(result a1 d2 '[.report.sections[0].tables[0].rows[] | .processes | test("^openmissing\\['"$om"'\\] [0-9]+$")] | all')" true
+same "d2: a next trace that runs here" "$(result a1 d2 '.report.issues[0].next | [.runs_here, .spec] | map(tostring) | join("|")')" 'true|r::sys_openat ((int)retval == -2) "ENOENT: %s", arg2'
 
 # ---- the heartbeat ---------------------------------------------------------------
 cli heartbeats a1 >"$TMP/hb.json"

@@ -520,7 +520,19 @@ static void test_other_kinds(void **state)
 		  "'max' is 0, out of range: suggestions must be 1..50" },
 		{ JOB_SUGGESTION, "{\"id\":\"s6\",\"query\":\"x\",\"max\":\"3\"}",
 		  "'max' must be a whole number of suggestions (1..50)" },
-		{ JOB_DIAGNOSTIC, "{\"id\":\"d1\",\"check\":\"disk\"}", "diagnostic jobs are not supported by this agent version yet" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d1\",\"check\":\"disk\"}", "'preset' is missing" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d2\",\"preset\":\"disk\"}",
+		  "no preset 'disk': one of all, dns, errors, exec, fdleak, fs, net, sched" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d3\",\"preset\":\"fs\",\"duration\":6}",
+		  "'duration' is 6, out of range: seconds must be 1..5" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d4\",\"preset\":\"fs\",\"slow_threshold\":\"10 parsecs\"}",
+		  "'slow_threshold' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" or \"10ms\"" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d5\",\"preset\":\"fs\",\"pid\":5,\"filters\":{\"pid\":6}}",
+		  "'pid' (5) and 'filters.pid' (6) disagree" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d6\",\"preset\":\"net\",\"cgroup\":\"/sys/fs/cgroup/../etc\"}",
+		  "'cgroup' must be a cgroup v2 path (absolute, or under the cgroup2 mount), without '..'" },
+		{ JOB_DIAGNOSTIC, "{\"id\":\"d7\",\"preset\":\"exec\",\"storm_threshold\":0}",
+		  "'storm_threshold' is 0, out of range: processes per second must be 1..1000000000" },
 		{ JOB_COMMAND, "[1]", "a job must be a JSON object" },
 		{ JOB_COMMAND, "\"uptime\"", "a job must be a JSON object" },
 		{ JOB_TRACE, "null", "a job must be a JSON object" },
@@ -553,6 +565,42 @@ static void test_other_kinds(void **state)
 	assert_string_equal(jobs_kind_name(JOB_SUGGESTION), "suggestion");
 	assert_string_equal(jobs_kind_name(JOB_DIAGNOSTIC), "diagnostic");
 	jobs_free(NULL);
+}
+
+/* A diagnostics job: defaults, and every option read with its unit. */
+static void test_diagnostics(void **state)
+{
+	struct job_req *j = decode(JOB_DIAGNOSTIC, "{\"id\":\"d\",\"preset\":\"fs\"}", CFG_DEFAULT);
+
+	(void)state;
+	assert_non_null(j);
+	assert_null(j->error);
+	assert_string_equal(j->preset, "fs");
+	assert_int_equal(j->diag.duration, JOBS_DEFAULT_DIAGNOSIS);
+	assert_int_equal(j->diag.pid, -1);
+	assert_null(j->diag.cgroup);
+	assert_int_equal(j->diag.slow_ns, DIAG_DEFAULT_SLOW_NS);
+	assert_int_equal(j->diag.error_threshold, DIAG_DEFAULT_ERRORS);
+	jobs_free(j);
+
+	j = decode(JOB_DIAGNOSTIC,
+		   "{\"id\":\"d\",\"preset\":\"net\",\"duration\":5,\"filters\":{\"pid\":42,\"cgroup\":\"system.slice\"},"
+		   "\"slow_threshold\":2.5,\"rtt_threshold\":\"1s\",\"error_threshold\":3,\"leak_threshold\":7,"
+		   "\"storm_threshold\":9,\"max_events\":100,\"top\":4}",
+		   CFG_DEFAULT);
+	assert_non_null(j);
+	assert_null(j->error);
+	assert_int_equal(j->diag.duration, 5);
+	assert_int_equal(j->diag.pid, 42);
+	assert_string_equal(j->diag.cgroup, "system.slice");
+	assert_int_equal(j->diag.slow_ns, 2500000);
+	assert_int_equal(j->diag.rtt_ns, 1000000000);
+	assert_int_equal(j->diag.error_threshold, 3);
+	assert_int_equal(j->diag.leak_threshold, 7);
+	assert_int_equal(j->diag.storm_threshold, 9);
+	assert_int_equal(j->diag.cap, 100);
+	assert_int_equal(j->diag.top, 4);
+	jobs_free(j);
 }
 
 static void test_ids(void **state)
@@ -743,7 +791,7 @@ static void test_batch(void **state)
 	/* keys deliberately out of the order the callbacks follow */
 	static const char batch[] =
 		"{\"cancel\":[\"old-1\",12,true,null,{\"id\":\"x\"},\"old-2\",-3],"
-		" \"diagnostics\":[{\"id\":\"d1\"}],"
+		" \"diagnostics\":[{\"id\":\"d1\"},{\"id\":\"d2\",\"preset\":\"all\"}],"
 		" \"suggestions\":[{\"id\":\"s1\"},{\"id\":\"s2\"}],"
 		" \"ebpf_programs\":[{\"id\":\"t1\",\"spec\":\"vfs_read\"},{\"id\":\"t2\",\"spec\":\"p::\"}],"
 		" \"commands\":[{\"id\":\"c1\",\"command\":\"uptime\"},{\"id\":\"c2\",\"command\":\"reboot\"},"
@@ -753,7 +801,7 @@ static void test_batch(void **state)
 		"command c1", "command c2 rejected", "command 3",
 		"trace t1", "trace t2 rejected",
 		"suggestion s1 rejected", "suggestion s2 rejected",
-		"diagnostic d1 rejected",
+		"diagnostic d1 rejected", "diagnostic d2",
 		"cancel old-1", "cancel 12", "cancel old-2", "cancel -3",
 	};
 	struct events e = { 0 };
@@ -829,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_trace_filters),
 		cmocka_unit_test(test_trace_spec_errors),
 		cmocka_unit_test(test_other_kinds),
+		cmocka_unit_test(test_diagnostics),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_derived_ids),
 		cmocka_unit_test(test_batch),
