@@ -356,9 +356,12 @@ int agent_stop_slack_ms(const struct agent *a)
 {
 	int slack = 0;
 
-	for (const struct job *j = a->jobs; j; j = j->next)
-		if (j->diag && diagjob_detach_ms(j->diag) > slack)
-			slack = diagjob_detach_ms(j->diag);
+	for (const struct job *j = a->jobs; j; j = j->next) {
+		int g = j->trace ? tracejob_grace_ms(j->trace) : j->diag ? diagjob_grace_ms(j->diag) : 0;
+
+		if (g - a->cfg.kill_grace * 1000 > slack)
+			slack = g - a->cfg.kill_grace * 1000;
+	}
 	return slack;
 }
 

@@ -26,7 +26,7 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 
 	if (sysfs_find_mount(NULL, "cgroup2", mnt, sizeof(mnt)) != 1) {
 		snprintf(err, esize, "no cgroup v2 file system is mounted (hint: mount -t cgroup2 none /sys/fs/cgroup)");
-		return -ENOENT;
+		return -ENODEV;
 	}
 	if (path[0] == '/')
 		snprintf(resolved, rsize, "%s", path);
@@ -35,7 +35,7 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, esize, "cgroup '%s' is not a directory (hint: a cgroup v2 directory under %s, e.g. "
 				     "%s/system.slice/nginx.service)", resolved, mnt, mnt);
-		return -ENOTDIR;
+		return -EINVAL;
 	}
 	if (statfs(resolved, &sfs) != 0 || sfs.f_type != CGROUP2_MAGIC) {
 		snprintf(err, esize, "'%s' is not on the cgroup v2 file system (hint: it is mounted on %s)", resolved, mnt);

@@ -16,8 +16,6 @@
 #include "tracespec/ktypes.h"
 #include "tracespec/suggest.h"
 
-#define DETACH_MS_PER_PROBE 100   /* bpftrace detaches probes one by one, ~70 ms each here */
-
 struct diagjob {
 	struct diagjob_spec spec;
 	struct preset *preset;
@@ -167,8 +165,7 @@ static struct tracejob_spec trace_spec(struct diagjob *j)
 	struct tracejob_spec ts = {
 		.cg = &j->cg, .opts = &j->topts, .bpftrace = j->spec.caps->bpftrace.path,
 		.bpftrace_minor = j->spec.caps->bpftrace.minor,
-		.kill_grace_ms = (j->spec.kill_grace_ms > 0 ? j->spec.kill_grace_ms : 5000) +
-				 DETACH_MS_PER_PROBE * j->preset->nprobes,
+		.kill_grace_ms = j->spec.kill_grace_ms,
 		.raw_out = j->spec.raw_out, .on_attached = on_attached, .on_event = on_event, .on_done = on_done,
 		.on_map = on_map, .on_other = on_other, .ud = j, .args = j->args,
 	};
@@ -238,9 +235,9 @@ unsigned long long diagjob_events(const struct diagjob *j)
 	return tracejob_events(j->trace);
 }
 
-int diagjob_detach_ms(const struct diagjob *j)
+int diagjob_grace_ms(const struct diagjob *j)
 {
-	return DETACH_MS_PER_PROBE * j->preset->nprobes;
+	return tracejob_grace_ms(j->trace);
 }
 
 const char *diagjob_status(const struct diagjob *j)

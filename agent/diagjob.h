@@ -24,7 +24,7 @@ struct diagjob_spec {
 	const char *preset;            /* its name */
 	struct diag_opts opts;         /* duration, pid, cgroup, thresholds (copied) */
 	const struct caps *caps;       /* this host (borrowed) */
-	int kill_grace_ms;             /* SIGINT -> SIGKILL at the end, on top of the detach time */
+	int kill_grace_ms;             /* SIGINT -> SIGKILL at the end (and the detach time: tracejob) */
 	const char *raw_out;           /* also save bpftrace's output here; NULL: no */
 	void (*on_attached)(void *ud, int probes);
 	void (*on_done)(void *ud);
@@ -54,9 +54,8 @@ double diagjob_elapsed(const struct diagjob *j);
 unsigned long long diagjob_events(const struct diagjob *j);
 const char *diagjob_status(const struct diagjob *j);
 
-/* How much longer than a trace's kill grace this job may take to stop:
- * bpftrace detaches its probes one by one. */
-int diagjob_detach_ms(const struct diagjob *j);
+/* How long the job may take to stop once told to (tracejob_grace_ms()). */
+int diagjob_grace_ms(const struct diagjob *j);
 
 /* The protocol's diagnostic result: kind, status, success, error, preset,
  * duration, elapsed, program, report, started_at, finished_at. New reference. */

@@ -39,6 +39,7 @@ struct proc {
 	bool stopping;            /* procman_stop() ran: sig was sent */
 	int stop_sig;             /* that signal, sent again every RESEND_MS until the kill */
 	int64_t resend_ms;
+	int resend_every;                 /* ms; 0: RESEND_MS */
 	int64_t kill_ms;          /* SIGKILL to the group at this time; INT64_MAX: none */
 	bool killed;              /* SIGKILL was sent */
 
@@ -544,6 +545,12 @@ void procman_set_deadline(struct proc *p, int64_t at_ms, int sig, int grace_ms)
 	p->deadline_grace = grace_ms;
 }
 
+void procman_set_resend(struct proc *p, int ms)
+{
+	if (p && ms > 0)
+		p->resend_every = ms;
+}
+
 void procman_stop(struct proc *p, int sig, int grace_ms)
 {
 	int64_t kill_at;
@@ -556,7 +563,7 @@ void procman_stop(struct proc *p, int sig, int grace_ms)
 		if (sig > 0 && sig != SIGKILL) {
 			kill_group(p, sig);
 			p->stop_sig = sig;
-			p->resend_ms = add_ms(procman_now_ms(), RESEND_MS);
+			p->resend_ms = add_ms(procman_now_ms(), p->resend_every ? p->resend_every : RESEND_MS);
 		}
 		if (sig == SIGKILL)
 			kill_at = 0;
@@ -768,7 +775,7 @@ static void dispatch_one(struct proc *p)
 	 * repeat it until the grace ends, before SIGKILL loses its maps. */
 	if (p->stop_sig && !p->killed && !p->exited && now >= p->resend_ms) {
 		kill_group(p, p->stop_sig);
-		p->resend_ms = add_ms(now, RESEND_MS);
+		p->resend_ms = add_ms(now, p->resend_every ? p->resend_every : RESEND_MS);
 	}
 	check_exited(p);
 	if (!p->exited)

@@ -77,6 +77,11 @@ void procman_set_deadline(struct proc *p, int64_t at_ms, int sig, int grace_ms);
  * A second call may only shorten the grace. */
 void procman_stop(struct proc *p, int sig, int grace_ms);
 
+/* Repeat a stop signal every ms (default 1000) until the kill: a child
+ * that takes long to stop once it has the signal (bpftrace detaching many
+ * probes, ~70 ms each) must not get the next one meanwhile. */
+void procman_set_resend(struct proc *p, int ms);
+
 /* Forget the callbacks: the child runs on (stop it first if it must end),
  * its output is discarded and on_exit is not called. For an owner that goes
  * away before its child does. */

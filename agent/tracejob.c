@@ -52,17 +52,30 @@ static int64_t clock_ns(clockid_t id)
 
 /* ---- scanner callbacks -------------------------------------------------------- */
 
+static int attached_probes(const struct tracejob *j)
+{
+	return j->probes ? j->probes : (int)scan_stats(j->scan)->attached_probes;
+}
+
+int tracejob_grace_ms(const struct tracejob *j)
+{
+	return j->spec.kill_grace_ms + TRACEJOB_DETACH_MS_PER_PROBE * attached_probes(j);
+}
+
 static void set_deadline(struct tracejob *j)
 {
 	const struct trace_opts *o = j->spec.opts;
 
+	/* bpftrace detaches its probes one by one after SIGINT and prints its
+	 * maps only then: a repeated SIGINT meanwhile would kill it. */
+	procman_set_resend(j->proc, 1000 + TRACEJOB_DETACH_MS_PER_PROBE * attached_probes(j));
 	/* The program ends itself after the duration; this is the backstop. */
 	if (o->duration > 0 && j->proc) {
 		j->deadline_ms = j->attached_ms + (int64_t)o->duration * 1000 + 1000;
-		procman_set_deadline(j->proc, j->deadline_ms, SIGINT, j->spec.kill_grace_ms);
+		procman_set_deadline(j->proc, j->deadline_ms, SIGINT, tracejob_grace_ms(j));
 	} else {
 		j->deadline_ms = INT64_MAX;
-		procman_set_deadline(j->proc, INT64_MAX, SIGINT, j->spec.kill_grace_ms);
+		procman_set_deadline(j->proc, INT64_MAX, SIGINT, tracejob_grace_ms(j));
 	}
 }
 
@@ -77,7 +90,7 @@ static void on_attached(void *ud, uint64_t nsecs)
 	j->attached_ms = procman_now_ms();
 	set_deadline(j);
 	if (j->spec.on_attached)
-		j->spec.on_attached(j->spec.ud, j->probes ? j->probes : (int)scan_stats(j->scan)->attached_probes);
+		j->spec.on_attached(j->spec.ud, attached_probes(j));
 }
 
 static bool passes_filter(struct tracejob *j)
@@ -393,7 +406,7 @@ void tracejob_stop(struct tracejob *j, bool cancelled)
 		return;
 	j->cancelled |= cancelled;
 	j->stopping = true;
-	procman_stop(j->proc, SIGINT, j->spec.kill_grace_ms);
+	procman_stop(j->proc, SIGINT, tracejob_grace_ms(j));
 }
 
 bool tracejob_done(const struct tracejob *j)
@@ -482,7 +495,7 @@ json_t *tracejob_result(struct tracejob *j)
 	} else if (j->done && strcmp(status, "completed") != 0) {
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
-				    j->spec.kill_grace_ms);
+				    tracejob_grace_ms(j));
 		else if (strstr(strbuf_str(&j->errbuf), "BPF stack limit"))
 			strbuf_puts(&err, "the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
 					  "for one string read at a syscall's exit, less for more strings) or print fewer strings");

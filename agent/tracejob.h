@@ -22,6 +22,7 @@
 #define TRACEJOB_STDERR_CAP (64 * 1024)    /* bpftrace's stderr kept for the error */
 #define TRACEJOB_DEFAULT_JSON_EVENTS 10000 /* events kept in a result when -M is not set */
 #define TRACEJOB_MAX_ARGS 16               /* positional parameters after $1 */
+#define TRACEJOB_DETACH_MS_PER_PROBE 100   /* bpftrace detaches each probe in ~70 ms after SIGINT */
 
 struct tracejob_spec {
 	const struct codegen_result *cg;   /* the program and its layout (borrowed) */
@@ -79,6 +80,10 @@ const char *tracejob_status(const struct tracejob *j);
 
 /* Events that reached user space and passed -f. */
 unsigned long long tracejob_events(const struct tracejob *j);
+
+/* How long bpftrace gets from SIGINT to its exit before SIGKILL: the kill
+ * grace plus the time to detach the probes it attached. */
+int tracejob_grace_ms(const struct tracejob *j);
 
 /* Seconds since the attach marker (0 before it). */
 double tracejob_elapsed(const struct tracejob *j);

@@ -411,6 +411,28 @@ static void test_stop_ignored_sigint(void **state)
 	assert_no_children();
 }
 
+/* The stop signal is repeated every second until the kill, unless the
+ * child is given longer (bpftrace detaching many probes): then it gets one. */
+static void test_stop_resend(void **state)
+{
+	struct procman *pm = *state;
+	const char *script = "n=0; trap 'n=$((n+1))' INT; echo ready; i=0;"
+			     " while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo $n";
+	struct rec r = { 0 }, r2 = { 0 };
+
+	assert_non_null(spawn_sh(pm, script, &r));
+	assert_non_null(spawn_sh(pm, script, &r2));
+	ASSERT_WAIT(pm, r.len > 0 && r2.len > 0, 5000);
+	procman_set_resend(r2.p, 60000);
+	procman_stop(r.p, SIGINT, 10000);
+	procman_stop(r2.p, SIGINT, 10000);
+	assert_int_equal(procman_run(pm, 8000, NULL), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r2.status, 0);
+	assert_true(strcmp(r.text, "ready\n1\n") != 0); /* repeated: 2 or more */
+	assert_string_equal(r2.text, "ready\n1\n");
+}
+
 /* A child that handles SIGINT gets to print its last words, which arrive
  * before on_exit; the parent's ignored SIGINT and blocked signals do not
  * reach the child. */
@@ -775,6 +797,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_environment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_ignored_sigint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_trapped_sigint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_three_deadlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_twice, setup, teardown),
