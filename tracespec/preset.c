@@ -381,6 +381,61 @@ static void put_line(struct loader *L, const char *s, size_t len)
 
 /* ---- the text, line by line --------------------------------------------------- */
 
+/* ---- checks on the whole program ------------------------------------------- */
+
+/* Every print((nsecs, cpu, pid, tid, uid, comm, ID, ...)) must have the
+ * values its //@record declares: count the tuple's top-level values. */
+static int check_prints(struct loader *L, const char *file, const char *prog)
+{
+	const char *s = prog;
+
+	while ((s = strstr(s, "print((")) != NULL) {
+		const char *p = s + 7, *item[8];
+		int depth = 0, n = 1, line = 1;
+		bool quoted = false;
+
+		for (const char *q = prog; q < s; q++)
+			line += *q == '\n';
+		item[0] = p;
+		for (; *p; p++) {
+			if (quoted) {
+				if (*p == '\\' && p[1])
+					p++;
+				else if (*p == '"')
+					quoted = false;
+			} else if (*p == '"') {
+				quoted = true;
+			} else if (*p == '(') {
+				depth++;
+			} else if (*p == ')') {
+				if (depth-- == 0)
+					break;
+			} else if (*p == ',' && depth == 0) {
+				if (n < 8)
+					item[n] = p + 1;
+				n++;
+			}
+		}
+		s = p;
+		if (strncmp(item[0], "\"attached\"", 10) == 0)
+			continue;
+		if (n < LAYOUT_HEADER || strncmp(item[0], "nsecs", 5) != 0) {
+			return fail(L, -EINVAL, "%s: line %d: an event is print((nsecs, cpu, pid, tid, uid, comm, ID, ...))",
+				    file, line);
+		} else {
+			long id = strtol(item[LH_PROBE], NULL, 10);
+			const struct preset_record *r = preset_record(L->p, (int)id);
+
+			if (!r)
+				return fail(L, -EINVAL, "%s: line %d: record %ld has no //@record", file, line, id);
+			if (n != LAYOUT_HEADER + r->nfields)
+				return fail(L, -EINVAL, "%s: line %d: record %ld (%s) prints %d values; //@record says %d",
+					    file, line, id, r->name, n - LAYOUT_HEADER, r->nfields);
+		}
+	}
+	return 0;
+}
+
 enum block { NO_BLOCK, IN_BEGIN, IN_END };
 
 static int load_text(struct loader *L, const char *name, char *text, int depth);
@@ -489,7 +544,10 @@ static int load_text(struct loader *L, const char *name, char *text, int depth)
 	enum block block = NO_BLOCK;
 	bool skip = false;
 	int line = 0, cond = 0, rc = 0;
-	char *s = text;
+	char *s = text, *orig = strdup(text);
+
+	if (!orig)
+		return -ENOMEM;
 
 	snprintf(file, sizeof(file), "%s.bt", name);
 	while (*s && rc == 0) {
@@ -547,62 +605,11 @@ static int load_text(struct loader *L, const char *name, char *text, int depth)
 		rc = fail(L, -EINVAL, "%s: //@if without //@endif", file);
 	if (rc == 0 && block != NO_BLOCK)
 		rc = fail(L, -EINVAL, "%s: a BEGIN or END block without its closing '}'", file);
+	/* The prints, on the text as written, so lines are the file's own. */
+	if (rc == 0)
+		rc = check_prints(L, file, orig);
+	free(orig);
 	return rc;
-}
-
-/* ---- checks on the whole program ------------------------------------------- */
-
-/* Every print((nsecs, cpu, pid, tid, uid, comm, ID, ...)) must have the
- * values its //@record declares: count the tuple's top-level values. */
-static int check_prints(struct loader *L, const char *file)
-{
-	const char *prog = strbuf_str(&L->out), *s = prog;
-
-	while ((s = strstr(s, "print((")) != NULL) {
-		const char *p = s + 7, *item[8];
-		int depth = 0, n = 1, line = 1;
-		bool quoted = false;
-
-		for (const char *q = prog; q < s; q++)
-			line += *q == '\n';
-		item[0] = p;
-		for (; *p; p++) {
-			if (quoted) {
-				if (*p == '\\' && p[1])
-					p++;
-				else if (*p == '"')
-					quoted = false;
-			} else if (*p == '"') {
-				quoted = true;
-			} else if (*p == '(') {
-				depth++;
-			} else if (*p == ')') {
-				if (depth-- == 0)
-					break;
-			} else if (*p == ',' && depth == 0) {
-				if (n < 8)
-					item[n] = p + 1;
-				n++;
-			}
-		}
-		s = p;
-		if (strncmp(item[0], "\"attached\"", 10) == 0)
-			continue;
-		if (n < LAYOUT_HEADER || strncmp(item[0], "nsecs", 5) != 0) {
-			return fail(L, -EINVAL, "%s: line %d: an event is print((nsecs, cpu, pid, tid, uid, comm, ID, ...))",
-				    file, line);
-		} else {
-			long id = strtol(item[LH_PROBE], NULL, 10);
-			const struct preset_record *r = preset_record(L->p, (int)id);
-
-			if (!r)
-				return fail(L, -EINVAL, "%s: line %d: record %ld has no //@record", file, line, id);
-			if (n != LAYOUT_HEADER + r->nfields)
-				return fail(L, -EINVAL, "%s: line %d: record %ld (%s) prints %d values; //@record says %d",
-					    file, line, id, r->name, n - LAYOUT_HEADER, r->nfields);
-		}
-	}
-	return 0;
 }
 
 static int finish(struct loader *L, const char *name)
@@ -628,7 +635,7 @@ static int finish(struct loader *L, const char *name)
 	if (L->p->nprobes > PRESET_PROBE_BUDGET)
 		return fail(L, -EINVAL, "%s: %d attach points, over the budget of %d", file, L->p->nprobes,
 			    PRESET_PROBE_BUDGET);
-	return check_prints(L, file);
+	return 0;
 }
 
 int preset_load(const char *name, const struct preset_host *h, struct preset **out, char *err, size_t size)
