@@ -6,7 +6,8 @@
 #   make run        deps + build + host setup, then the main job (see README)
 #   make asan       the test suites under AddressSanitizer + UBSan
 #   make valgrind   the test suites under valgrind, leaks count as failures
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (the binary, man page, agent.conf, unit,
+#                   copies of the knowledge base and the diagnose presets)
 #
 # Quiet by default; V=1 prints the full commands.
 
@@ -89,7 +90,7 @@ $(BUILD)/obj/tracespec/sysnr.o: $(BUILD)/gen/sysnr_table.h
 $(BUILD)/gen/presets_builtin.S: $(PRESETS) Makefile
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
-	$(Q){ echo '/* generated from scripts/presets/*.bt by the Makefile */'; \
+	$(Q){ echo '/* generated from scripts/presets/NAME.bt by the Makefile */'; \
 	  echo '	.section .rodata'; \
 	  for f in $(PRESETS); do n=$$(basename $$f .bt); \
 	    printf 'name_%s:\n	.asciz "%s"\n	.balign 16\ntext_%s:\n	.incbin "%s"\n	.byte 0\nend_%s:\n' $$n $$n $$n $$f $$n; \
@@ -170,11 +171,12 @@ fuzz: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/etc/diagagent \
-	  $(DESTDIR)$(PREFIX)/share/diagagent
+	  $(DESTDIR)$(PREFIX)/share/diagagent $(DESTDIR)$(PREFIX)/share/diagagent/presets
 	install -m 0755 $(BUILD)/diagagent $(DESTDIR)$(PREFIX)/bin/diagagent
 	install -m 0755 scripts/setup-host $(DESTDIR)$(PREFIX)/share/diagagent/setup-host
 	install -m 0644 scripts/diagagent.8 $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8
 	install -m 0644 tracespec/symptoms.kb $(DESTDIR)$(PREFIX)/share/diagagent/symptoms.kb
+	install -m 0644 $(PRESETS) scripts/presets/README.md $(DESTDIR)$(PREFIX)/share/diagagent/presets/
 	install -m 0600 agent.conf $(DESTDIR)$(PREFIX)/etc/diagagent/agent.conf
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/diagagent.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service
@@ -183,6 +185,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/diagagent $(DESTDIR)$(PREFIX)/share/man/man8/diagagent.8 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/diagagent.service \
 	  $(DESTDIR)$(PREFIX)/share/diagagent/setup-host $(DESTDIR)$(PREFIX)/share/diagagent/symptoms.kb
+	rm -rf $(DESTDIR)$(PREFIX)/share/diagagent/presets
 
 clean:
 	rm -rf build

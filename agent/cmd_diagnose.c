@@ -12,6 +12,7 @@
 #include "agent/diagjob.h"
 #include "agent/units.h"
 #include "parser/report.h"
+#include "tracespec/strbuf.h"
 
 #define MAX_DURATION 3600
 
@@ -120,8 +121,18 @@ static int list(bool json)
 		{
 			const struct preset *q = p ? p : text;
 
-			snprintf(needs, sizeof(needs), "%d tracepoints%s%s%s", q->ntracepoints, q->nuprobes ? ", uprobes on " : "",
-				 q->nuprobes ? q->libs[0].name : "", q->nincludes ? " (the presets it includes)" : "");
+			struct strbuf sb = STRBUF_INIT(sizeof(needs) - 1);
+
+			if (q->ntracepoints)
+				strbuf_addf(&sb, "%d tracepoints", q->ntracepoints);
+			if (q->nuprobes)
+				strbuf_addf(&sb, "%s%d uprobes on %s", sb.len ? ", " : "", q->nuprobes, q->libs[0].name);
+			for (int n = 0; n < q->nincludes; n++)
+				strbuf_addf(&sb, "%s%s", n ? ", " : " (those of ", q->includes[n]);
+			if (q->nincludes)
+				strbuf_putc(&sb, ')');
+			snprintf(needs, sizeof(needs), "%s", strbuf_str(&sb));
+			strbuf_release(&sb);
 			e = json_pack("{ss ss ss si sb}", "name", q->name, "title", q->title, "needs", needs, "probes", q->nprobes,
 				      "runs_here", rc == 0);
 			if (rc < 0)
@@ -141,8 +152,7 @@ static int list(bool json)
 			printf("%-7s %s\n", json_string_value(json_object_get(e, "name")),
 			       json_string_value(json_object_get(e, "title")));
 			if (json_object_get(e, "needs"))
-				printf("        needs %s (%lld attach points)\n", json_string_value(json_object_get(e, "needs")),
-				       (long long)json_integer_value(json_object_get(e, "probes")));
+				printf("        needs %s\n", json_string_value(json_object_get(e, "needs")));
 			if (json_is_true(json_object_get(e, "runs_here")))
 				printf("        runs here%s%s\n", json_object_get(e, "library") ? ": " : "",
 				       json_object_get(e, "library") ? json_string_value(json_object_get(e, "library")) : "");

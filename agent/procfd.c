@@ -32,7 +32,7 @@ static long count_fds(long pid)
 static int add(struct diag_fdsnap *s, size_t *cap, long pid)
 {
 	struct diag_fdcount *c;
-	char path[64], comm[32];
+	char path[64], comm[sizeof(s->v[0].comm)];
 	long n = count_fds(pid);
 
 	if (n < 0)

@@ -413,7 +413,7 @@ struct diag_count *diag_counts_sorted(const struct diag_counts *c)
 	for (size_t i = 0; i < 2 * DIAG_COUNTS_MAX; i++)
 		if (c->v[i].s)
 			v[n++] = c->v[i];
-	qsort(v, n, sizeof(*v), cmp_count);
+	diag_sort(v, n, sizeof(*v), cmp_count);
 	return v;
 }
 

@@ -155,7 +155,7 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 				     all.exact ? "exact" : "histogram"),
 			   0);
 	dist_release(&every);
-	qsort(s->v, s->n, sizeof(*s->v), cmp_name);
+	diag_sort(s->v, s->n, sizeof(*s->v), cmp_name);
 	t = report_table(sec, "by host name (counted in the kernel), failures first",
 			 "name:str:NAME,lookups:int:LOOKUPS,failed:int:FAILED,result:str:FAILED WITH,avg:ns:AVG,p99:ns:P99,max:ns:MAX");
 	report_ns(d->o->rtt_ns, ms, sizeof(ms));

@@ -189,7 +189,7 @@ static void errors_issue(struct diag *d, const struct errors *e, json_t *r, cons
 	is = report_issue(r, serious(k->err) ? "warning" : "notice", "syscall_errors", "%s failed %lld times with %s (%s)",
 			  sys, (long long)k->count, en, strerror((int)k->err));
 	if (calls > 0)
-		report_evidence(is, "%lld of %lld %s calls failed so (%.1f%%), %.1f/s", (long long)k->count,
+		report_evidence(is, "%lld of %lld %s calls (%.1f%%), %.1f/s", (long long)k->count,
 				(long long)calls, sys, 100.0 * (double)k->count / (double)calls, diag_rate(d, (double)k->count));
 	report_evidence(is, "by %s", strbuf_str(&sb));
 	sample = sample_of(d, e, k->nr, k->err, top, sys);
@@ -246,8 +246,8 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 			nb++;
 		}
 	}
-	qsort(kinds, nk, sizeof(*kinds), cmp_kind);
-	qsort(busy, nb, sizeof(*busy), cmp_kind);
+	diag_sort(kinds, nk, sizeof(*kinds), cmp_kind);
+	diag_sort(busy, nb, sizeof(*busy), cmp_kind);
 	report_note(sec, "%lld syscalls, %lld failed (%.2f%%): %.1f failures/s", (long long)total_calls,
 		    (long long)total_fails, total_calls ? 100.0 * (double)total_fails / (double)total_calls : 0.0,
 		    diag_rate(d, (double)total_fails));

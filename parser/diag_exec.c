@@ -211,7 +211,7 @@ static void exits_section(struct diag *d, json_t *r)
 			failed += k[n].n;
 		n++;
 	}
-	qsort(k, n, sizeof(*k), cmp_exit);
+	diag_sort(k, n, sizeof(*k), cmp_exit);
 	report_note(sec, "%lld processes ended, %lld with a non-zero code or a signal", (long long)total, (long long)failed);
 	t = report_table(sec, "by command and how it ended", "comm:str:COMMAND,how:str:ENDED,count:int:COUNT");
 	for (size_t i = 0; i < n; i++) {
@@ -317,7 +317,7 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 			if (k && bpfmap_i64(v, &k[n].n))
 				k[n++].comm = key;
 		if (k)
-			qsort(k, n, sizeof(*k), cmp_exit);
+			diag_sort(k, n, sizeof(*k), cmp_exit);
 		for (size_t i = 0; k && i < n; i++)
 			report_row(t, json_pack("{ss sI}", "comm", k[i].comm, "count", (json_int_t)k[i].n), d->o->top);
 		free(k);
@@ -358,7 +358,7 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 				k[n++].code = (long)pid;
 		}
 		if (k)
-			qsort(k, n, sizeof(*k), cmp_exit);
+			diag_sort(k, n, sizeof(*k), cmp_exit);
 		for (size_t i = 0; k && i < n; i++) {
 			char pk[32];
 

@@ -242,8 +242,8 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 	if (!v)
 		return;
 	check_live(d, v, n, &t, &nt, &capt);
-	qsort(v, n, sizeof(*v), cmp_net);
-	qsort(t, nt, sizeof(*t), cmp_target);
+	diag_sort(v, n, sizeof(*v), cmp_net);
+	diag_sort(t, nt, sizeof(*t), cmp_target);
 	tab = report_table(sec, "opened vs closed (counted in the kernel), most growth first",
 			   "process:str:PROCESS,opened:int:OPENED,closed:int:CLOSED,net:int:NET,rate:rate:NET/S,"
 			   "open_now:int:STILL OPEN,start:int:AT START,end:int:AT END,state:str:STATE");
@@ -340,7 +340,7 @@ static void fdgrowth_report(struct diag *d, void *st, json_t *r)
 			diag_set_comm(d, v[n].pid, b->v[i].comm);
 		n++;
 	}
-	qsort(v, n, sizeof(*v), cmp_net);
+	diag_sort(v, n, sizeof(*v), cmp_net);
 	t = report_table(sec, "processes whose descriptor count changed, most growth first",
 			 "process:str:PROCESS,start:int:AT START,end:int:AT END,net:int:NET,rate:rate:NET/S");
 	for (size_t i = 0; i < n; i++) {

@@ -353,7 +353,7 @@ static void slow_section(struct diag *d, struct fs *f, json_t *r)
 	report_ns(d->o->slow_ns, ms, sizeof(ms));
 	snprintf(title, sizeof(title), "Slow operations (%s or more)", ms);
 	sec = report_section(r, "slow", title);
-	qsort(f->slow, f->nslow, sizeof(*f->slow), cmp_slow);
+	diag_sort(f->slow, f->nslow, sizeof(*f->slow), cmp_slow);
 	t = report_table(sec, "slowest first", "op:str:OP,process:str:PROCESS,file:str:FILE,latency:ns:LATENCY,result:int:RESULT");
 	for (size_t i = 0; i < f->nslow; i++) {
 		s = &f->slow[i];
@@ -394,9 +394,9 @@ static void files_sections(struct diag *d, struct fs *f, json_t *r)
 
 	if (!a)
 		return;
-	qsort(a, n, sizeof(*a), cmp_file_bytes);
+	diag_sort(a, n, sizeof(*a), cmp_file_bytes);
 	file_rows(d, f, report_table(sec, "top files by bytes", cols), a, n);
-	qsort(a, n, sizeof(*a), cmp_file_time);
+	diag_sort(a, n, sizeof(*a), cmp_file_time);
 	file_rows(d, f, report_table(sec, "top files by time", cols), a, n);
 	report_note(sec, "files are told apart by device and inode; a path is the one an open during the trace "
 			 "gave, else the file's name from the kernel");
@@ -435,7 +435,7 @@ static void procs_section(struct diag *d, json_t *r)
 		a[n].time = diag_get_int(d, "@fs_ptime", key);
 		n++;
 	}
-	qsort(a, n, sizeof(*a), cmp_proc);
+	diag_sort(a, n, sizeof(*a), cmp_proc);
 	t = report_table(sec, "by time in file syscalls", "process:str:PROCESS,ops:int:OPS,bytes:bytes:BYTES,time:ns:TIME");
 	for (size_t i = 0; i < n; i++)
 		report_row(t,
@@ -479,7 +479,7 @@ static void fs_report(struct diag *d, void *st, json_t *r)
 	const char *key;
 	char opts[64], sys[64], en[32];
 
-	qsort(f->open, f->nopen, sizeof(*f->open), cmp_opened);
+	diag_sort(f->open, f->nopen, sizeof(*f->open), cmp_opened);
 	ops_section(d, f, r, &syncs);
 	slow_section(d, f, r);
 	files_sections(d, f, r);

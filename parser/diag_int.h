@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -125,6 +126,13 @@ void diag_counts_release(struct diag_counts *c);
 /* The counts, most first (ties by text): an array of c->n (free() it; the
  * strings stay c's). NULL when empty or out of memory. */
 struct diag_count *diag_counts_sorted(const struct diag_counts *c);
+
+/* qsort(), for arrays that may be empty (and NULL then). */
+static inline void diag_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 /* A JSON row helper: json_pack() that never returns NULL for a caller's NULL string. */
 json_t *diag_str(const char *s);

@@ -197,7 +197,7 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 			add_failure(f, &nf, cap, dest, err, c);
 		}
 	}
-	qsort(f, nf, sizeof(*f), cmp_failure);
+	diag_sort(f, nf, sizeof(*f), cmp_failure);
 	t = report_table(sec, "counted in the kernel", "destination:str:DESTINATION,errno:str:ERRNO,count:int:COUNT,"
 						       "rate:rate:PER S,process:str:PROCESS");
 	all = diag_counts_sorted(&n->fail_by);
@@ -279,7 +279,7 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 		else
 			x->recv += c;
 	}
-	qsort(n->dests, n->ndests, sizeof(*n->dests), cmp_dest);
+	diag_sort(n->dests, n->ndests, sizeof(*n->dests), cmp_dest);
 	t = report_table(sec, "by connections, then bytes", "destination:str:DESTINATION,connects:int:CONNECTS,"
 							   "handshakes:int:HANDSHAKES,failed:int:FAILED,sent:bytes:SENT,"
 							   "recv:bytes:RECEIVED,rtx:int:RETRANSMITS");

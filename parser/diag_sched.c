@@ -151,7 +151,7 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 			*(k[1] ? &p->invol : &p->vol) += x;
 	}
 	report_ns(d->o->slow_ns, ms, sizeof(ms));
-	qsort(pv, n, sizeof(*pv), cmp_proc_wait);
+	diag_sort(pv, n, sizeof(*pv), cmp_proc_wait);
 	sec = report_section(r, "runq_procs", "Processes waiting most for a CPU");
 	t = report_table(sec, "by total run-queue wait", "process:str:PROCESS,threads:int:THREADS,waits:int:WAITS,"
 							   "total:ns:TOTAL WAIT,avg:ns:AVG,max:ns:MAX,slow:int:SLOW WAITS,"
@@ -180,7 +180,7 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 			    diag_trace_opts(d, -1, opts, sizeof(opts)), "who takes the CPU from whom");
 	}
 	/* The slowest single waits, from the events. */
-	qsort(s->slow, s->n, sizeof(*s->slow), cmp_wait);
+	diag_sort(s->slow, s->n, sizeof(*s->slow), cmp_wait);
 	t = report_table(sec, "slowest waits", "thread:str:THREAD,process:str:PROCESS,latency:ns:WAIT,cpu:int:CPU");
 	for (size_t i = 0; i < s->n; i++) {
 		char th[48];
@@ -192,7 +192,7 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 				     (json_int_t)s->slow[i].lat, "cpu", (json_int_t)s->slow[i].cpu),
 			   d->o->top);
 	}
-	qsort(pv, n, sizeof(*pv), cmp_proc_off);
+	diag_sort(pv, n, sizeof(*pv), cmp_proc_off);
 	sec = report_section(r, "offcpu", "Off-CPU time");
 	t = report_table(sec, "time blocked (sleeping, waiting for I/O or a lock), by process",
 			 "process:str:PROCESS,off:ns:OFF-CPU,threads:int:THREADS");

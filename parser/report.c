@@ -131,17 +131,31 @@ void report_next_command(json_t *issue, const char *command, const char *why)
 	json_object_set_new(issue, "next", json_pack("{sn ss ss}", "spec", "command", command, "why", why));
 }
 
+/* "%.Nf UNIT" without trailing zeros: 10 ms, 1.5 ms, 12.01 ms. */
+static const char *trimmed(char *buf, size_t size, double v, int decimals, const char *unit)
+{
+	char num[48];
+	size_t n;
+
+	snprintf(num, sizeof(num), "%.*f", decimals, v);
+	n = strlen(num);
+	while (decimals && n > 0 && num[n - 1] == '0')
+		num[--n] = '\0';
+	if (n > 0 && num[n - 1] == '.')
+		num[--n] = '\0';
+	snprintf(buf, size, "%s %s", num, unit);
+	return buf;
+}
+
 const char *report_ns(uint64_t ns, char *buf, size_t size)
 {
 	if (ns < 1000)
-		snprintf(buf, size, "%llu ns", (unsigned long long)ns);
-	else if (ns < 1000000)
-		snprintf(buf, size, "%.1f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, size, "%.2f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
-	return buf;
+		return trimmed(buf, size, (double)ns, 0, "ns");
+	if (ns < 1000000)
+		return trimmed(buf, size, (double)ns / 1e3, 1, "us");
+	if (ns < 1000000000)
+		return trimmed(buf, size, (double)ns / 1e6, 2, "ms");
+	return trimmed(buf, size, (double)ns / 1e9, 2, "s");
 }
 
 const char *report_bytes(uint64_t n, char *buf, size_t size)

@@ -17,6 +17,9 @@ check "setup-host installed" [ -x "$P/share/diagagent/setup-host" ]
 check "the knowledge base's copy installed" cmp -s "$ROOT/tracespec/symptoms.kb" "$P/share/diagagent/symptoms.kb"
 same "the installed copy loads, from another directory" \
 	"$(cd / && "$P/bin/diagagent" suggest --kb "$P/share/diagagent/symptoms.kb" --json 'Permission denied' | jq -r '.suggestions[0].target')" openat
+check "the presets' copies installed" cmp -s "$ROOT/scripts/presets/fs.bt" "$P/share/diagagent/presets/fs.bt"
+same "the installed presets load, from another directory" \
+	"$(cd / && DIAGAGENT_PRESETS="$P/share/diagagent/presets" "$P/bin/diagagent" diagnose list --json | jq -r '[.[] | select(.runs_here)] | length')" 8
 
 U="$P/lib/systemd/system/diagagent.service"
 check "systemd unit installed" [ -f "$U" ]
@@ -35,3 +38,4 @@ fi
 capture un make -s -C "$ROOT" uninstall BUILD="$BUILD" PREFIX="$P"
 check "make uninstall removes the binary" [ ! -e "$P/bin/diagagent" ]
 check "make uninstall removes the knowledge base's copy" [ ! -e "$P/share/diagagent/symptoms.kb" ]
+check "make uninstall removes the presets' copies" [ ! -e "$P/share/diagagent/presets" ]

@@ -170,9 +170,9 @@ static void test_report(void **state)
 	if (getenv("SHOW"))
 		fputs(out, stderr);
 	/* aligned: text left, figures right; a control byte never reaches the terminal */
-	assert_non_null(strstr(out, "    NAME      COUNT P50     BYTES\n"));
-	assert_non_null(strstr(out, "    a\\x1b[2Jb     7 1.50 ms 4.0 KiB\n"));
-	assert_non_null(strstr(out, "    second    12345       -     1 B\n"));
+	assert_non_null(strstr(out, "    NAME      COUNT P50    BYTES\n"));
+	assert_non_null(strstr(out, "    a\\x1b[2Jb     7 1.5 ms 4.0 KiB\n"));
+	assert_non_null(strstr(out, "    second    12345      -     1 B\n"));
 	assert_non_null(strstr(out, "    ... and 1 more\n"));
 	assert_non_null(strstr(out, "  note: a note with 42\n"));
 	assert_non_null(strstr(out, "  events                 | +@| peak 10/s at 2 s, 15 in all\n"));
@@ -252,7 +252,7 @@ static void test_errors_module(void **state)
 	assert_string_equal(json_string_value(json_object_get(is, "title")),
 			    "openat failed 500 times with ENOENT (No such file or directory)");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 0)),
-			    "500 of 520 openat calls failed so (96.2%), 50.0/s");
+			    "500 of 520 openat calls (96.2%), 50.0/s");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 1)), "by openmissing[42] 500");
 	if (h.tracefs) {
 		assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 2)), "e.g. /tmp/x/missing-0");

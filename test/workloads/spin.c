@@ -23,7 +23,7 @@ static long long now_ms(void)
 int main(int argc, char **argv)
 {
 	int w = gate_wait(argc, argv);
-	volatile unsigned long x = 0;
+	unsigned long x = 0;
 	long long end;
 	char *e;
 	long ms;
@@ -40,5 +40,6 @@ int main(int argc, char **argv)
 	while (now_ms() < end)
 		for (int i = 0; i < 100000; i++)
 			x += (unsigned long)i;
-	return 0;
+	/* x is used, so the loop is not optimised away */
+	return x == 1 ? 3 : 0;
 }
