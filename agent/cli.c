@@ -2,6 +2,8 @@
 #include "agent/cli.h"
 
 #include <getopt.h>
+#include <signal.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -38,4 +40,22 @@ int cli_bad_option(const struct cli_command *cmd, int opt, char **argv)
 	if (optopt && optopt != '?')
 		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
 	return cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+volatile int cli_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	cli_stop_signal = sig;
+}
+
+void cli_catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }

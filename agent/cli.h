@@ -39,6 +39,13 @@ int cli_help(const struct cli_command *cmd);
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The last of SIGINT, SIGTERM, SIGHUP caught since it was reset to 0
+ * (cli_catch_stop_signals()); for the foreground commands' loops. */
+extern volatile int cli_stop_signal;
+
+/* Catch SIGINT, SIGTERM and SIGHUP into cli_stop_signal. */
+void cli_catch_stop_signals(void);
+
 /* Report an unknown option or a missing argument from getopt_long() (opterr
  * must be 0, optstring start with ':'). Returns CLI_USAGE. */
 int cli_bad_option(const struct cli_command *cmd, int opt, char **argv);

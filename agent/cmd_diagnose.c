@@ -60,12 +60,6 @@ const struct cli_command cli_diagnose = {
 	.run = diagnose_run,
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
 
 struct view {
 	struct diagjob *job;
@@ -267,17 +261,6 @@ static int parse(int argc, char **argv, struct dopts *d)
 
 /* ---- running -------------------------------------------------------------------------- */
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 static int exit_code(int rc)
 {
 	return rc == -ENOENT || rc == -EINVAL ? CLI_USAGE : rc == -ENODEV ? CLI_HOST : CLI_FAIL;
@@ -303,7 +286,7 @@ static int run(struct dopts *d, const struct caps *c)
 			return CLI_FAIL;
 		}
 		procman_set_batch(pm, 5);
-		install_signals();
+		cli_catch_stop_signals();
 		v.job = diagjob_start(pm, &spec, &rc, err, sizeof(err));
 	}
 	if (!v.job) {
@@ -312,9 +295,9 @@ static int run(struct dopts *d, const struct caps *c)
 		return exit_code(rc);
 	}
 	while (!diagjob_done(v.job)) {
-		procman_run(pm, 250, (volatile int *)&got_signal);
-		if (got_signal) {
-			got_signal = 0;
+		procman_run(pm, 250, &cli_stop_signal);
+		if (cli_stop_signal) {
+			cli_stop_signal = 0;
 			diagjob_stop(v.job, false);
 			if (++stops > 1)
 				procman_kill_all(pm);

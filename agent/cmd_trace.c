@@ -38,12 +38,6 @@ const struct cli_command cli_trace = {
 	.run = trace_run,
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
 
 struct view {
 	const struct traceopts *t;
@@ -219,17 +213,6 @@ static int check_host(const struct caps *c)
 	return CLI_OK;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 static int run_job(struct traceopts *t, const struct caps *c, const struct codegen_result *cg)
 {
 	struct view v = { .t = t, .tty = isatty(STDERR_FILENO) && !t->json && !t->jsonl };
@@ -260,7 +243,7 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 		/* 5 ms batches: bpftrace writes a line per event; at 100k events/s
 		 * that is 500 wakeups/s instead of 100,000, with 1 MiB of pipe. */
 		procman_set_batch(pm, 5);
-		install_signals();
+		cli_catch_stop_signals();
 		v.job = pm ? tracejob_start(pm, &spec, err, sizeof(err)) : NULL;
 		if (!pm)
 			snprintf(err, sizeof(err), "out of memory");
@@ -270,9 +253,9 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 		goto out;
 	}
 	while (!tracejob_done(v.job)) {
-		procman_run(pm, 250, (volatile int *)&got_signal);
-		if (got_signal) {
-			got_signal = 0;
+		procman_run(pm, 250, &cli_stop_signal);
+		if (cli_stop_signal) {
+			cli_stop_signal = 0;
 			tracejob_stop(v.job, false);
 			if (++stops > 1)
 				procman_kill_all(pm); /* a second Ctrl-C: now */

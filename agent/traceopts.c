@@ -1,5 +1,6 @@
 /* traceopts.c - the command line of `script` and `trace`. */
 #include "agent/traceopts.h"
+#include "agent/units.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,19 +36,6 @@ enum {
 	OPT_REPLAY,
 	OPT_BIN_CMP,
 };
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 static int set_string(char **dst, const char *v)
 {
@@ -90,7 +78,7 @@ int traceopts_parse(int argc, char **argv, const struct cli_command *cmd, unsign
 		case 'p':
 		case 'L':
 		case OPT_UID:
-			if (parse_long(arg, 0, INT_MAX, &v) < 0)
+			if (units_long(arg, 0, INT_MAX, &v) < 0)
 				return cli_usage_error(cmd, "%s needs a number, not '%s'", argv[optind - 2], arg);
 			if (opt == 'p')
 				t->opts.pid = v;
@@ -109,23 +97,23 @@ int traceopts_parse(int argc, char **argv, const struct cli_command *cmd, unsign
 			rc = set_string(&t->opts.msg_regex, arg);
 			break;
 		case 'M':
-			if (parse_long(arg, 0, LONG_MAX / 2, &v) < 0)
+			if (units_long(arg, 0, LONG_MAX / 2, &v) < 0)
 				return cli_usage_error(cmd, "-M needs a count, not '%s'", arg);
 			t->opts.max_events = v;
 			break;
 		case 'Z':
-			if (parse_long(arg, 1, CODEGEN_MAX_STRLEN, &v) < 0)
+			if (units_long(arg, 1, CODEGEN_MAX_STRLEN, &v) < 0)
 				return cli_usage_error(cmd, "-Z takes 1..%d (bpftrace's string limit), not '%s'",
 						       CODEGEN_MAX_STRLEN, arg);
 			t->opts.string_size = (int)v;
 			break;
 		case 'b':
-			if (parse_long(arg, 1, 65536, &v) < 0 || (v & (v - 1)))
+			if (units_long(arg, 1, 65536, &v) < 0 || (v & (v - 1)))
 				return cli_usage_error(cmd, "-b takes a power of two up to 65536, not '%s'", arg);
 			t->opts.buffer_pages = (int)v;
 			break;
 		case 'd':
-			if (parse_long(arg, 0, 24 * 3600, &v) < 0)
+			if (units_long(arg, 0, 24 * 3600, &v) < 0)
 				return cli_usage_error(cmd, "-d takes seconds (0..86400), not '%s'", arg);
 			t->opts.duration = (int)v;
 			break;

@@ -339,6 +339,39 @@ void diag_timeline_add(json_t *obj, const char *rest, int64_t *v, int n)
 	}
 }
 
+void diag_series(const struct diag *d, json_t *r, const char *name, const char *unit, const char *map,
+		 const char *rest)
+{
+	int64_t v[DIAG_MAX_SECONDS];
+	int secs = diag_seconds(d, v, DIAG_MAX_SECONDS);
+
+	diag_timeline_add(diag_get(d, map), rest, v, secs);
+	report_series(r, name, unit, v, secs);
+}
+
+void diag_dist_table(json_t *sec, const char *title, const struct dist_summary *s)
+{
+	json_t *t = report_table(sec, title, "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
+
+	if (s->have)
+		report_row(t,
+			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s->count, "p50", (json_int_t)s->p50, "p90",
+				     (json_int_t)s->p90, "p99", (json_int_t)s->p99, "max", (json_int_t)s->max, "source",
+				     s->exact ? "exact" : "histogram"),
+			   0);
+}
+
+void diag_copy_str(char *dst, size_t size, const struct scan_value *v)
+{
+	size_t n = v->kind == SV_STR ? v->len : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(dst, v->s, n);
+	dst[n] = '\0';
+}
+
 void diag_check_full(struct diag *d, const char *name, json_t *value)
 {
 	if (json_is_object(value) && json_object_size(value) >= BPFMAP_KEYS_MAX && !d->full_maps) {

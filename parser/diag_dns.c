@@ -54,7 +54,7 @@ static void dns_event(struct diag *d, void *st, const struct scan_event *ev)
 	(void)d;
 	if (ev->probe != REC_LOOKUP)
 		return;
-	snprintf(name, sizeof(name), "%.*s", (int)ev->values[4].len, ev->values[4].kind == SV_STR ? ev->values[4].s : "");
+	diag_copy_str(name, sizeof(name), &ev->values[4]);
 	x = name_of(st, name);
 	if (x)
 		dist_add(&x->lat, (uint64_t)ev->values[3].i);
@@ -104,13 +104,13 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 {
 	struct dnsst *s = st;
 	json_t *sec = report_section(r, "dns", "Name resolution (libc)"), *t, *v;
-	int64_t byfn[5] = { 0 }, total = 0, nfail = 0, tl[DIAG_MAX_SECONDS];
+	int64_t byfn[5] = { 0 }, total = 0, nfail = 0;
 	struct bpfmap_hist h;
 	struct dist_summary all;
 	struct dist every;
 	const char *key, *rest;
 	char code[96], ms[32], mx[32], opts[64];
-	int secs, issues = 0;
+	int issues = 0;
 
 	json_object_foreach(diag_get(d, "@dns_n"), key, v) {
 		int64_t k[2], c;
@@ -147,13 +147,7 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 		    (long long)byfn[2], (long long)byfn[3], (long long)byfn[4]);
 	dist_summary(&every, (uint64_t)total, diag_get_hist(d, "@dns_lat", NULL, &h) ? &h : NULL,
 		     (uint64_t)diag_get_int(d, "@dns_max", NULL), &all);
-	t = report_table(sec, "latency of every lookup", "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
-	if (all.have)
-		report_row(t,
-			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)all.count, "p50", (json_int_t)all.p50, "p90",
-				     (json_int_t)all.p90, "p99", (json_int_t)all.p99, "max", (json_int_t)all.max, "source",
-				     all.exact ? "exact" : "histogram"),
-			   0);
+	diag_dist_table(sec, "latency of every lookup", &all);
 	dist_release(&every);
 	diag_sort(s->v, s->n, sizeof(*s->v), cmp_name);
 	t = report_table(sec, "by host name (counted in the kernel), failures first",
@@ -226,12 +220,8 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 				   d->o->top);
 		}
 	}
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@dns_tl"), "0", tl, secs);
-	report_series(r, "lookups ok", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@dns_tl"), "1", tl, secs);
-	report_series(r, "lookups failed", "count", tl, secs);
+	diag_series(d, r, "lookups ok", "count", "@dns_tl", "0");
+	diag_series(d, r, "lookups failed", "count", "@dns_tl", "1");
 }
 
 const struct diag_module diag_dns = {

@@ -32,17 +32,6 @@ static void errors_release(void *st)
 	free(((struct errors *)st)->s);
 }
 
-static void copy_str(char *dst, const struct scan_value *v)
-{
-	size_t n = v->kind == SV_STR ? v->len : 0;
-
-	if (n >= PATH_LEN)
-		n = PATH_LEN - 1;
-	if (n)
-		memcpy(dst, v->s, n);
-	dst[n] = '\0';
-}
-
 static void errors_event(struct diag *d, void *st, const struct scan_event *ev)
 {
 	struct errors *e = st;
@@ -64,8 +53,8 @@ static void errors_event(struct diag *d, void *st, const struct scan_event *ev)
 	s->nr = (long)ev->values[0].i;
 	s->err = (long)ev->values[1].i;
 	s->pid = (long)ev->pid;
-	copy_str(s->a0, &ev->values[2]);
-	copy_str(s->a1, &ev->values[3]);
+	diag_copy_str(s->a0, sizeof(s->a0), &ev->values[2]);
+	diag_copy_str(s->a1, sizeof(s->a1), &ev->values[3]);
 }
 
 /* Failures a program expects as part of normal work: listed, never an issue. */
@@ -220,8 +209,8 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 	struct kind *kinds = calloc(json_object_size(fails) + 1, sizeof(*kinds));
 	struct kind *busy = calloc(json_object_size(calls) + 1, sizeof(*busy));
 	size_t nk = 0, nb = 0;
-	int64_t total_calls = 0, total_fails = 0, tl[DIAG_MAX_SECONDS];
-	int secs = diag_seconds(d, tl, DIAG_MAX_SECONDS), issues = 0;
+	int64_t total_calls = 0, total_fails = 0;
+	int issues = 0;
 	const char *key;
 	char sys[64], en[32], cnt[32];
 
@@ -295,8 +284,7 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 				     diag_rate(d, (double)busy[i].count), "failed", (json_int_t)failed),
 			   0);
 	}
-	diag_timeline_add(diag_get(d, "@err_tl"), NULL, tl, secs);
-	report_series(r, "failed syscalls", "count", tl, secs);
+	diag_series(d, r, "failed syscalls", "count", "@err_tl", NULL);
 out:
 	free(kinds);
 	free(busy);

@@ -102,14 +102,14 @@ static void exec_event(struct diag *d, void *st, const struct scan_event *ev)
 		if (v[0].i == 0)
 			p->nargs = 0; /* a new exec on this thread */
 		if (v[0].i >= 0 && v[0].i < MAX_ARGS && v[0].i == p->nargs) {
-			snprintf(p->args[p->nargs], ARG_LEN, "%.*s", (int)v[1].len, v[1].kind == SV_STR ? v[1].s : "");
+			diag_copy_str(p->args[p->nargs], ARG_LEN, &v[1]);
 			p->nargs++;
 		}
 		return;
 	}
 	if (ev->probe != REC_EXEC)
 		return;
-	snprintf(file, sizeof(file), "%.*s", (int)v[4].len, v[4].kind == SV_STR ? v[4].s : "");
+	diag_copy_str(file, sizeof(file), &v[4]);
 	p = pending_of(e, (long)v[1].i, false);
 	cmdline(file, p, cmd, sizeof(cmd));
 	/* A failure followed by another attempt at the same name on the same
@@ -370,15 +370,9 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 		}
 		free(k);
 	}
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@exec_tl"), "1", tl, secs);
-	report_series(r, "executions", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@exec_tls"), NULL, tl, secs);
-	report_series(r, "short-lived exits", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@exec_tlf"), "0", tl, secs);
-	report_series(r, "processes forked", "count", tl, secs);
+	diag_series(d, r, "executions", "count", "@exec_tl", "1");
+	diag_series(d, r, "short-lived exits", "count", "@exec_tls", NULL);
+	diag_series(d, r, "processes forked", "count", "@exec_tlf", "0");
 	free(cmds);
 	free(failed);
 }

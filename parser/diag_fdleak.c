@@ -233,8 +233,7 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 	struct fdproc *v = gather(d, &n);
 	struct target *t = NULL;
 	json_t *sec = report_section(r, "descriptors", "Descriptors per process"), *tab, *x;
-	int64_t tl[DIAG_MAX_SECONDS];
-	int secs, issues = 0;
+	int issues = 0;
 	const char *key;
 	char proc[64], sys[64], en[32], opts[64];
 
@@ -294,12 +293,8 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 		snprintf(opts, sizeof(opts), "-p %lld -d 10", (long long)k[0]);
 		report_next(is, "r::sys_close \"close fd %d\", arg1", opts, "whether it closes anything at all");
 	}
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@fd_tlo"), NULL, tl, secs);
-	report_series(r, "descriptors opened", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@fd_tlc"), NULL, tl, secs);
-	report_series(r, "descriptors closed", "count", tl, secs);
+	diag_series(d, r, "descriptors opened", "count", "@fd_tlo", NULL);
+	diag_series(d, r, "descriptors closed", "count", "@fd_tlc", NULL);
 	free(v);
 	free(t);
 }

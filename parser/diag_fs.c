@@ -64,17 +64,6 @@ static void *grow(void *p, size_t *cap, size_t n, size_t elem)
 	return np;
 }
 
-static void copy_str(char *dst, size_t size, const struct scan_value *v)
-{
-	size_t n = v->kind == SV_STR ? v->len : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(dst, v->s, n);
-	dst[n] = '\0';
-}
-
 static void fs_event(struct diag *d, void *st, const struct scan_event *ev)
 {
 	struct fs *f = st;
@@ -99,7 +88,7 @@ static void fs_event(struct diag *d, void *st, const struct scan_event *ev)
 		s->ino = v[3].i;
 		s->ret = v[4].i;
 		s->lat = (uint64_t)v[5].i;
-		copy_str(s->name, sizeof(s->name), &v[6]);
+		diag_copy_str(s->name, sizeof(s->name), &v[6]);
 		s->pid = (long)ev->pid;
 		s->tid = (long)ev->tid;
 		snprintf(s->comm, sizeof(s->comm), "%.*s", (int)ev->comm_len, ev->comm);
@@ -116,7 +105,7 @@ static void fs_event(struct diag *d, void *st, const struct scan_event *ev)
 		o->ino = v[2].i;
 		o->ret = v[4].i;
 		o->pid = (long)ev->pid;
-		copy_str(o->path, sizeof(o->path), &v[6]);
+		diag_copy_str(o->path, sizeof(o->path), &v[6]);
 		if (o->ret < 0) {
 			diag_counts_add(&f->failed, o->path, (long)-o->ret, o->pid);
 			f->nfailed++;
@@ -473,8 +462,7 @@ static void failed_opens(struct diag *d, struct fs *f, json_t *r)
 static void fs_report(struct diag *d, void *st, json_t *r)
 {
 	struct fs *f = st;
-	int64_t tl[DIAG_MAX_SECONDS], syncs = 0;
-	int secs;
+	int64_t syncs = 0;
 	json_t *v;
 	const char *key;
 	char opts[64], sys[64], en[32];
@@ -485,12 +473,8 @@ static void fs_report(struct diag *d, void *st, json_t *r)
 	files_sections(d, f, r);
 	procs_section(d, r);
 	failed_opens(d, f, r);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@fs_tl"), NULL, tl, secs);
-	report_series(r, "file operations", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@fs_tlb"), NULL, tl, secs);
-	report_series(r, "bytes read and written", "bytes", tl, secs);
+	diag_series(d, r, "file operations", "count", "@fs_tl", NULL);
+	diag_series(d, r, "bytes read and written", "bytes", "@fs_tlb", NULL);
 	if (diag_rate(d, (double)syncs) >= FREQUENT_SYNC_PER_S) {
 		json_t *is = report_issue(r, "notice", "frequent_sync", "%lld fsync/fdatasync calls (%.0f/s): each waits "
 						       "for the device", (long long)syncs, diag_rate(d, (double)syncs));

@@ -127,6 +127,17 @@ void diag_counts_release(struct diag_counts *c);
  * strings stay c's). NULL when empty or out of memory. */
 struct diag_count *diag_counts_sorted(const struct diag_counts *c);
 
+/* A string value of an event into dst (cut to size - 1 bytes; "" when not a string). */
+void diag_copy_str(char *dst, size_t size, const struct scan_value *v);
+
+/* A timeline series from a per-second map (see diag_timeline_add). */
+void diag_series(const struct diag *d, json_t *r, const char *name, const char *unit, const char *map,
+		 const char *rest);
+
+/* A table of one latency summary: COUNT P50 P90 P99 MAX SOURCE (no row when
+ * there is nothing). */
+void diag_dist_table(json_t *sec, const char *title, const struct dist_summary *s);
+
 /* qsort(), for arrays that may be empty (and NULL then). */
 static inline void diag_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {

@@ -351,8 +351,7 @@ static void net_report(struct diag *d, void *st, json_t *r)
 	json_t *sec = report_section(r, "connections", "Connections"), *t, *v;
 	struct bpfmap_hist h;
 	struct dist_summary s;
-	int64_t hs_ok = 0, hs_fail = 0, calls = 0, tl[DIAG_MAX_SECONDS];
-	int secs;
+	int64_t hs_ok = 0, hs_fail = 0, calls = 0;
 	const char *key;
 	char en[32], ms[32], proc[64], opts[64];
 
@@ -372,14 +371,7 @@ static void net_report(struct diag *d, void *st, json_t *r)
 		     (uint64_t)diag_get_int(d, "@net_hsmax", NULL), &s);
 	report_note(sec, "%lld connect() calls; %lld TCP handshakes: %lld established, %lld failed", (long long)calls,
 		    (long long)(hs_ok + hs_fail), (long long)hs_ok, (long long)hs_fail);
-	t = report_table(sec, "connect latency (SYN sent to established)",
-			 "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
-	if (s.have)
-		report_row(t,
-			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s.count, "p50", (json_int_t)s.p50, "p90",
-				     (json_int_t)s.p90, "p99", (json_int_t)s.p99, "max", (json_int_t)s.max, "source",
-				     s.exact ? "exact" : "histogram"),
-			   0);
+	diag_dist_table(sec, "connect latency (SYN sent to established)", &s);
 	t = report_table(sec, "connect() results", "result:str:RESULT,count:int:COUNT,max:ns:MAX LATENCY");
 	json_object_foreach(diag_get(d, "@net_cmax"), key, v) {
 		int64_t err, max, c = 0;
@@ -418,18 +410,10 @@ static void net_report(struct diag *d, void *st, json_t *r)
 	failures_section(d, n, r);
 	dests_section(d, n, r);
 	traffic_section(d, r);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@net_tlc"), NULL, tl, secs);
-	report_series(r, "connect() calls", "count", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@net_tlb"), SEND_PROBE, tl, secs);
-	report_series(r, "bytes sent", "bytes", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@net_tlb"), RECV_PROBE, tl, secs);
-	report_series(r, "bytes received", "bytes", tl, secs);
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@net_tlrtx"), NULL, tl, secs);
-	report_series(r, "TCP retransmits", "count", tl, secs);
+	diag_series(d, r, "connect() calls", "count", "@net_tlc", NULL);
+	diag_series(d, r, "bytes sent", "bytes", "@net_tlb", SEND_PROBE);
+	diag_series(d, r, "bytes received", "bytes", "@net_tlb", RECV_PROBE);
+	diag_series(d, r, "TCP retransmits", "count", "@net_tlrtx", NULL);
 }
 
 const struct diag_module diag_net = {

@@ -102,24 +102,16 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 	struct bpfmap_hist h;
 	struct dist none;
 	struct dist_summary sum;
-	int64_t slow = 0, tl[DIAG_MAX_SECONDS];
+	int64_t slow = 0;
 	const char *key;
 	char proc[64], ms[32], mx[32], opts[64];
-	int secs;
 
 	if (!pv)
 		return;
 	dist_init(&none);
 	dist_summary(&none, 0, diag_get_hist(d, "@sch_lat", NULL, &h) ? &h : NULL, (uint64_t)diag_get_int(d, "@sch_max", NULL),
 		     &sum);
-	t = report_table(sec, "from wakeup or preemption to running again (every CPU)",
-			 "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
-	if (sum.have)
-		report_row(t,
-			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)sum.count, "p50", (json_int_t)sum.p50, "p90",
-				     (json_int_t)sum.p90, "p99", (json_int_t)sum.p99, "max", (json_int_t)sum.max, "source",
-				     "histogram"),
-			   0);
+	diag_dist_table(sec, "from wakeup or preemption to running again (every CPU)", &sum);
 	report_note(sec, "percentiles are estimated from the kernel's log2 histogram (every switch is too many to "
 			 "stream); the max is exact");
 	/* Per process: threads grouped by the process they were seen in. */
@@ -204,9 +196,7 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 				   d->o->top);
 	report_note(sec, "off-CPU time of an idle thread (a server waiting for work) is normal: compare it with the "
 			 "time the request took");
-	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
-	diag_timeline_add(diag_get(d, "@sch_tl"), NULL, tl, secs);
-	report_series(r, "run-queue wait", "ns", tl, secs);
+	diag_series(d, r, "run-queue wait", "ns", "@sch_tl", NULL);
 	free(pv);
 }
 
