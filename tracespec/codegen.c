@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tracespec/etype.h"
 #include "tracespec/ktypes.h"
 
 #define TASK_COMM_LEN 16
@@ -253,12 +254,8 @@ static void analyse(struct probe_gen *g)
 /* ---- kernel types, checked against BTF ---------------------------------------- *
  * bpftrace would refuse these too, but only when the trace starts, and without
  * saying that `struct timespec` is `struct __kernel_timespec` in BTF or that
- * sk_dport is a C macro. */
-
-struct type_check {
-	const struct trace_spec *s;
-	struct spec_error *err;
-};
+ * sk_dport is a C macro. Expression types (etype.c) catch the rest of what
+ * bpftrace refuses: pointers in && or !, members that are not there, ... */
 
 static int check_struct(const char *name, int col, struct spec_error *err)
 {
@@ -274,62 +271,96 @@ static int check_struct(const char *name, int col, struct spec_error *err)
 	return -EINVAL;
 }
 
-/* The struct a pointer expression points to, when it is one level deep. */
-static const char *struct_of(const struct trace_spec *s, const struct expr *e)
+static int check_cast_node(const struct expr *e, void *ud)
 {
-	if (e->kind == EXPR_CAST && e->u.cast.type == ET_STRUCT_PTR && e->u.cast.stars == 1)
-		return e->u.cast.name;
-	if (e->kind == EXPR_PARAM) {
-		const struct spec_param *p = &s->params[e->u.param.index];
-
-		if (p->type == ET_STRUCT_PTR && p->stars == 1)
-			return p->struct_name;
-	}
-	return NULL;
+	if (e->kind == EXPR_CAST && e->u.cast.type == ET_STRUCT_PTR)
+		return check_struct(e->u.cast.name, e->col, ud);
+	return 0;
 }
 
-static int check_type_node(const struct expr *e, void *ud)
+/* A leaf's type on this probe: syscall arguments and tracepoint fields from
+ * their format, parameters from the signature, arguments of kernel and
+ * user functions are integers (bpftrace's argN). */
+static void leaf_type(void *ud, const struct expr *e, struct ktype *out)
 {
-	struct type_check *c = ud;
-	const char *sname;
-	char suggest[160], hint[320];
+	const struct probe_gen *g = ud;
+	const struct lowered *lw = g->lw;
+	int f = -1;
 
-	if (e->kind == EXPR_CAST && e->u.cast.type == ET_STRUCT_PTR)
-		return check_struct(e->u.cast.name, e->col, c->err);
-	if (e->kind != EXPR_MEMBER || !e->u.member.arrow)
-		return 0;
-	sname = struct_of(c->s, e->a);
-	if (!sname || ktypes_member_check(sname, e->u.member.name, suggest, sizeof(suggest)) != 0)
-		return 0;
-	if (suggest[0])
-		snprintf(hint, sizeof(hint), "'%s' is a C macro, not in BTF: write ->%s", e->u.member.name, suggest);
-	else
-		snprintf(hint, sizeof(hint), "see the members with: bpftrace -lv 'struct %s'", sname);
-	specerr_set(c->err, e->col, hint, "struct %s has no member '%s'", sname, e->u.member.name);
-	return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->kind = KT_UNKNOWN;
+	if (e->kind == EXPR_RETVAL || (e->kind == EXPR_TPFIELD && strcmp(e->u.name, "ret") == 0)) {
+		out->kind = KT_INT;
+		return;
+	}
+	if (e->kind == EXPR_PARAM) {
+		const struct spec_param *p = &g->s->params[e->u.param.index];
+
+		out->kind = p->type == ET_STRUCT_PTR ? KT_PTR : KT_INT;
+		out->stars = p->stars;
+		if (p->type == ET_STRUCT_PTR)
+			snprintf(out->name, sizeof(out->name), "%s", p->struct_name);
+		return;
+	}
+	if (lw->kind == LK_SYSCALL || lw->kind == LK_TRACEPOINT)
+		f = e->kind == EXPR_ARG ? e->u.arg.n - 1 : e->kind == EXPR_TPFIELD ? field_index(&lw->fields, e->u.name) : -1;
+	if (f >= 0 && f < lw->fields.nfields) {
+		const struct tp_field *tf = &lw->fields.fields[f];
+
+		etype_of_ctype(tf->type, tf->is_pointer, tf->is_string, out);
+	} else if (e->kind == EXPR_ARG && (lw->kind == LK_KPROBE || lw->kind == LK_UPROBE || lw->kind == LK_USDT)) {
+		out->kind = KT_INT;
+	}
 }
 
 static int check_types(const struct probe_gen *g, struct spec_error *err)
 {
-	struct type_check c = { g->s, err };
 	const struct trace_spec *s = g->s;
+	struct etype_ctx ctx = { leaf_type, (void *)g, g->lw->kind != LK_UPROBE && g->lw->kind != LK_USDT };
+	struct ktype t;
 
-	if (g->lw->kind == LK_UPROBE || g->lw->kind == LK_USDT)
-		return 0; /* user-space types are not in the kernel's BTF */
-	for (int i = 0; i < s->nparams; i++)
+	for (int i = 0; ctx.btf && i < s->nparams; i++)
 		if (s->params[i].type == ET_STRUCT_PTR && check_struct(s->params[i].struct_name, 0, err) < 0)
 			return -EINVAL;
-	for (int i = 0; i < s->nvalues; i++)
-		if (expr_walk(s->values[i], check_type_node, &c) != 0)
+	for (int i = 0; i < s->nvalues; i++) {
+		if (ctx.btf && expr_walk(s->values[i], check_cast_node, err) != 0)
 			return -EINVAL;
-	return s->filter && expr_walk(s->filter, check_type_node, &c) != 0 ? -EINVAL : 0;
+		if (etype_of(s->values[i], &ctx, &t, err) < 0)
+			return -EINVAL;
+		if (t.kind == KT_STRUCT || t.kind == KT_ARRAY) {
+			specerr_set(err, s->values[i]->col, "print one of its members",
+				    "a struct or an array cannot be printed");
+			return -EINVAL;
+		}
+	}
+	if (!s->filter)
+		return 0;
+	if (ctx.btf && expr_walk(s->filter, check_cast_node, err) != 0)
+		return -EINVAL;
+	return etype_check_filter(s->filter, &ctx, err);
+}
+
+/* A pointer printed with an integer conversion (%d, %x, ...): bpftrace
+ * prints no pointers, so it goes out as its address, (uint64). */
+static bool value_is_pointer(struct probe_gen *g, const struct expr *e)
+{
+	struct etype_ctx ctx = { leaf_type, g, g->lw->kind != LK_UPROBE && g->lw->kind != LK_USDT };
+	struct spec_error ignored;
+	struct ktype t;
+
+	return etype_of(e, &ctx, &t, &ignored) == 0 && t.kind == KT_PTR;
 }
 
 /* ---- text ---------------------------------------------------------------------- */
 
+static bool leaf_is_pointer(void *ud, const struct expr *e)
+{
+	return value_is_pointer(ud, e);
+}
+
 static int emit_expr(struct probe_gen *g, const struct expr *e, struct strbuf *out, struct spec_error *err)
 {
-	struct expr_emit_ctx ctx = { leaf, g, leaf_is_string };
+	struct expr_emit_ctx ctx = { leaf, g, leaf_is_string, leaf_is_pointer };
 
 	return expr_emit(e, &ctx, out, err);
 }
@@ -475,6 +506,10 @@ static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct 
 		} else if (value_is_string(g, v)) {
 			specerr_set(err, v->col, "print it with %s", "a string cannot be printed with %%%s", conv);
 			rc = -EINVAL;
+		} else if (value_is_pointer(g, v)) {
+			strbuf_puts(out, "(uint64)(");
+			rc = emit_expr(g, v, out, err);
+			strbuf_putc(out, ')');
 		} else {
 			rc = emit_expr(g, v, out, err);
 		}
@@ -526,6 +561,17 @@ static int emit_event(struct probe_gen *g, const struct trace_opts *o, struct la
 	return out->err;
 }
 
+/* The filter as a condition: a pointer is true when not NULL, as in C; in
+ * bpftrace a pointer can be neither an operand of && nor an if() condition. */
+static int emit_filter(struct probe_gen *g, const struct expr *filter, struct strbuf *out, struct spec_error *err)
+{
+	bool ptr = value_is_pointer(g, filter);
+
+	if (emit_expr(g, filter, out, err) < 0)
+		return -EINVAL;
+	return ptr ? strbuf_puts(out, " != 0") : 0;
+}
+
 static int emit_predicate(const char *global, struct probe_gen *g, const struct expr *filter,
 			  struct strbuf *out, struct spec_error *err)
 {
@@ -535,7 +581,7 @@ static int emit_predicate(const char *global, struct probe_gen *g, const struct 
 	strbuf_puts(out, global);
 	if (filter) {
 		strbuf_puts(out, *global ? " && (" : "(");
-		if (emit_expr(g, filter, out, err) < 0)
+		if (emit_filter(g, filter, out, err) < 0)
 			return -EINVAL;
 		strbuf_putc(out, ')');
 	}
@@ -577,7 +623,7 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	strbuf_addf(out, "\n/@__e%d[tid].0/\n{\n", g->index);
 	if (g->filter_at_exit) {
 		strbuf_puts(out, "\tif (");
-		if (emit_expr(g, s->filter, out, err) < 0)
+		if (emit_filter(g, s->filter, out, err) < 0)
 			return -EINVAL;
 		strbuf_puts(out, ") {\n");
 		rc = emit_event(g, o, lp, "\t\t", out, err);

@@ -164,6 +164,10 @@ struct expr_emit_ctx {
 	 * array field such as args->prev_comm), so it is compared as is rather
 	 * than through str(). NULL: only expr_is_string() decides. */
 	bool (*is_string)(void *ud, const struct expr *e);
+	/* Optional: true when e is a pointer. A pointer that C takes as a truth
+	 * value (an operand of !, && or ||, the condition of ?:) is emitted as
+	 * (e != 0), as bpftrace takes no pointer there. NULL: none is. */
+	bool (*is_pointer)(void *ud, const struct expr *e);
 };
 
 /* Append bpftrace text for e: every binary operation parenthesised; casts as

@@ -271,9 +271,24 @@ static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
 	return rc;
 }
 
+/* An operand C reads as a truth value: a pointer becomes (p != 0). */
+static int emit_truth(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
+		      struct spec_error *err)
+{
+	int rc;
+
+	if (!ctx || !ctx->is_pointer || !ctx->is_pointer(ctx->ud, e))
+		return emit_rec(e, ctx, out, err);
+	strbuf_putc(out, '(');
+	rc = emit_rec(e, ctx, out, err);
+	strbuf_puts(out, " != 0)");
+	return rc;
+}
+
 static int emit_binary(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
 		       struct spec_error *err)
 {
+	bool truth = e->u.op == OP_LAND || e->u.op == OP_LOR;
 	bool strcmp_op = (e->u.op == OP_EQ || e->u.op == OP_NE) &&
 			 (e->a->kind == EXPR_STR || e->b->kind == EXPR_STR);
 	const char *op = table_get(op_text, NELEM(op_text), (unsigned)e->u.op);
@@ -291,14 +306,14 @@ static int emit_binary(const struct expr *e, const struct expr_emit_ctx *ctx, st
 	if (strcmp_op)
 		rc = emit_as_string(e->a, ctx, out, err);
 	else
-		rc = emit_rec(e->a, ctx, out, err);
+		rc = truth ? emit_truth(e->a, ctx, out, err) : emit_rec(e->a, ctx, out, err);
 	if (rc)
 		return rc;
 	strbuf_addf(out, " %s ", op);
 	if (strcmp_op)
 		rc = emit_as_string(e->b, ctx, out, err);
 	else
-		rc = emit_rec(e->b, ctx, out, err);
+		rc = truth ? emit_truth(e->b, ctx, out, err) : emit_rec(e->b, ctx, out, err);
 	strbuf_putc(out, ')');
 	return rc;
 }
@@ -346,13 +361,20 @@ static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struc
 			specerr_set(err, e->col, NULL, "invalid unary operator");
 			return -EINVAL;
 		}
+		if (e->u.op == OP_NOT && ctx && ctx->is_pointer && ctx->is_pointer(ctx->ud, e->a)) {
+			/* !p on a pointer: (p == 0) */
+			strbuf_putc(out, '(');
+			rc = emit_rec(e->a, ctx, out, err);
+			strbuf_puts(out, " == 0)");
+			return rc;
+		}
 		strbuf_puts(out, s);
 		return emit_tight(e->a, ctx, out, err);
 	case EXPR_BINARY:
 		return emit_binary(e, ctx, out, err);
 	case EXPR_COND:
 		strbuf_putc(out, '(');
-		rc = emit_rec(e->a, ctx, out, err);
+		rc = emit_truth(e->a, ctx, out, err);
 		strbuf_puts(out, " ? ");
 		if (!rc)
 			rc = emit_rec(e->b, ctx, out, err);

@@ -63,6 +63,87 @@ static long member_bits(struct btf *btf, const struct btf_type *t, const char *m
 	return -1;
 }
 
+/* The member called MEMBER in t or its anonymous members; NULL when absent. */
+static const struct btf_member *find_member(struct btf *btf, const struct btf_type *t, const char *member, int depth)
+{
+	const struct btf_member *m = btf_members(t);
+
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const char *n = btf__name_by_offset(btf, m[i].name_off);
+		const struct btf_type *sub;
+		const struct btf_member *found;
+
+		if (n && strcmp(n, member) == 0)
+			return &m[i];
+		if ((n && *n) || depth > 8)
+			continue;
+		sub = member_struct(btf, m[i].type);
+		found = sub ? find_member(btf, sub, member, depth + 1) : NULL;
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* What type_id is, through typedefs and qualifiers. */
+static void describe(struct btf *btf, unsigned type_id, struct ktype *out)
+{
+	const struct btf_type *t = btf__type_by_id(btf, type_id);
+
+	memset(out, 0, sizeof(*out));
+	while (t && (btf_is_typedef(t) || btf_is_mod(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t)
+		return;
+	if (btf_is_int(t) || btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64) {
+		out->kind = KT_INT;
+	} else if (btf_is_array(t)) {
+		const struct btf_type *elem = btf__type_by_id(btf, btf_array(t)->type);
+
+		while (elem && (btf_is_typedef(elem) || btf_is_mod(elem)))
+			elem = btf__type_by_id(btf, elem->type);
+		/* bpftrace reads a char array as a string */
+		out->kind = elem && btf_is_int(elem) && btf_int_encoding(elem) & BTF_INT_CHAR ? KT_STRING : KT_ARRAY;
+		if (out->kind == KT_ARRAY && elem && btf_is_int(elem) && elem->size == 1 &&
+		    !strcmp(btf__name_by_offset(btf, elem->name_off), "char"))
+			out->kind = KT_STRING;
+	} else if (btf_is_struct(t) || btf_is_union(t)) {
+		out->kind = KT_STRUCT;
+		snprintf(out->name, sizeof(out->name), "%s", btf__name_by_offset(btf, t->name_off));
+	} else if (btf_is_ptr(t)) {
+		out->kind = KT_PTR;
+		for (;;) {
+			out->stars++;
+			t = btf__type_by_id(btf, t->type);
+			while (t && (btf_is_typedef(t) || btf_is_mod(t)))
+				t = btf__type_by_id(btf, t->type);
+			if (!t || !btf_is_ptr(t))
+				break;
+		}
+		if (t && (btf_is_struct(t) || btf_is_union(t)))
+			snprintf(out->name, sizeof(out->name), "%s", btf__name_by_offset(btf, t->name_off));
+	}
+}
+
+int ktypes_member_type(const char *name, const char *member, struct ktype *out)
+{
+	struct btf *btf = btf_get();
+	const struct btf_member *m;
+	const struct btf_type *t;
+
+	memset(out, 0, sizeof(*out));
+	if (!btf)
+		return -ENOENT;
+	t = find_struct(btf, name);
+	if (!t)
+		return -ENOENT;
+	m = find_member(btf, t, member, 0);
+	if (!m)
+		return 0;
+	describe(btf, m->type, out);
+	return 1;
+}
+
 int ktypes_member_offset(const char *name, const char *member)
 {
 	struct btf *btf = btf_get();

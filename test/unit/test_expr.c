@@ -153,7 +153,7 @@ static int test_leaf(void *ud, const struct expr *e, struct strbuf *out, struct 
 	}
 }
 
-static const struct expr_emit_ctx leaf_ctx = { test_leaf, NULL, NULL };
+static const struct expr_emit_ctx leaf_ctx = { test_leaf, NULL, NULL, NULL };
 
 /* ---- canonical printing ------------------------------------------------------ */
 
@@ -960,7 +960,7 @@ static void test_emit_string_misuse(void **state)
 static void test_emit_leaf_error(void **state)
 {
 	bool entry = true;
-	struct expr_emit_ctx ctx = { test_leaf, &entry, NULL };
+	struct expr_emit_ctx ctx = { test_leaf, &entry, NULL, NULL };
 	struct strbuf sb = STRBUF_INIT(4096);
 	struct spec_error err;
 	struct expr *e = parse_all("arg1 > 0 && retval == 2");
