@@ -116,7 +116,8 @@ static void begin_stop(struct agent *a, int sig)
 {
 	a->signals++;
 	if (a->signals > 1) {
-		log_warn("SIG%s again: exiting without waiting for the uploads", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		log_warn("SIG%s again: exiting without waiting for the uploads",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		a->stop_at_ms = procman_now_ms();
 		return;
 	}

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 
 struct agent_opts {
-	const char *config_path;   /* NULL: CONFIG_DEFAULT_PATH */
-	bool once;                 /* poll once, run what came, upload, exit */
+	const char *config_path; /* NULL: CONFIG_DEFAULT_PATH */
+	bool once;		 /* poll once, run what came, upload, exit */
 };
 
 /* Run the agent until it is told to stop. Returns an exit code (cli.h):

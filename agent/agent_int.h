@@ -36,9 +36,9 @@ struct job {
 
 /* When each kind of request may go next, and how it has been failing. */
 struct sched {
-	int64_t next_ms;             /* procman_now_ms() clock */
-	int failures;                /* in a row */
-	long auth_status;            /* 401/403 last logged; 0 when fine */
+	int64_t next_ms;  /* procman_now_ms() clock */
+	int failures;	  /* in a row */
+	long auth_status; /* 401/403 last logged; 0 when fine */
 };
 
 struct agent {
@@ -50,38 +50,38 @@ struct agent {
 	struct ctl *ctl;
 	struct outbox *ob;
 	struct ledger *lg;
-	struct job *jobs;            /* queued and running, in arrival order */
+	struct job *jobs; /* queued and running, in arrival order */
 	int nrunning, nqueued;
 	struct sched sched[CTL_NKINDS];
-	int poll_interval;           /* seconds: agent.conf's, or the server's */
-	uint64_t *upload_seqs;       /* the results POST in flight */
+	int poll_interval;     /* seconds: agent.conf's, or the server's */
+	uint64_t *upload_seqs; /* the results POST in flight */
 	size_t upload_n;
-	size_t upload_max;           /* results per POST now: results_batch, halved
+	size_t upload_max;	       /* results per POST now: results_batch, halved
 	                                while the server refuses a batch's content */
 	unsigned long long hb_dropped; /* outbox_dropped sent in the heartbeat in flight */
 	bool once;
-	bool polled;                 /* --once: the poll has been answered */
-	bool once_failed;            /* --once: a poll or an upload failed */
+	bool polled;	  /* --once: the poll has been answered */
+	bool once_failed; /* --once: a poll or an upload failed */
 	bool stopping;
-	int64_t stop_at_ms;          /* stopping: end of the flush */
-	int signals;                 /* stop signals received */
+	int64_t stop_at_ms; /* stopping: end of the flush */
+	int signals;	    /* stop signals received */
 };
 
 /* agent_jobs.c */
-void agent_accept(void *ud, struct job_req *req);   /* jobs_decode's on_job */
-void agent_cancel(void *ud, const char *id);        /* jobs_decode's on_cancel */
+void agent_accept(void *ud, struct job_req *req); /* jobs_decode's on_job */
+void agent_cancel(void *ud, const char *id);	  /* jobs_decode's on_cancel */
 void agent_start_jobs(struct agent *a);
 void agent_reap_jobs(struct agent *a);
 void agent_cancel_all(struct agent *a);
 void agent_recover(struct agent *a);
 void agent_free_jobs(struct agent *a);
 void agent_store(struct agent *a, const char *id, json_t *result);
-int agent_stop_slack_ms(const struct agent *a);      /* extra time running jobs need to stop */
+int agent_stop_slack_ms(const struct agent *a); /* extra time running jobs need to stop */
 
 /* agent_sync.c */
-void agent_sync(struct agent *a, int64_t now);       /* start what is due */
+void agent_sync(struct agent *a, int64_t now); /* start what is due */
 int agent_sync_timeout(const struct agent *a, int64_t now);
 void agent_on_reply(void *ud, enum ctl_kind kind, const struct ctl_reply *rep);
-void agent_schedule_start(struct agent *a);    /* the first heartbeat, poll and upload */
+void agent_schedule_start(struct agent *a); /* the first heartbeat, poll and upload */
 
 #endif /* DIAG_AGENT_INT_H */

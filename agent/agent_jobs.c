@@ -91,7 +91,9 @@ void agent_accept(void *ud, struct job_req *req)
 	if (st != LEDGER_NONE) {
 		/* Delivered again: its result (if still waiting) goes out with the outbox. */
 		log_info("job %s: already %s here; not run again", req->id,
-			 st == LEDGER_DONE ? "done" : st == LEDGER_RUNNING ? "running" : "queued");
+			 st == LEDGER_DONE    ? "done" :
+			 st == LEDGER_RUNNING ? "running" :
+						"queued");
 		jobs_free(req);
 		return;
 	}
@@ -135,8 +137,10 @@ static void fail_start(struct agent *a, struct job *j, const char *status, const
 static int start_command(struct agent *a, struct job *j)
 {
 	struct cmdjob_spec spec = {
-		.command = j->req->command, .timeout_s = j->req->timeout,
-		.kill_grace_ms = a->cfg.kill_grace * 1000, .max_output = a->cfg.max_output_bytes,
+		.command = j->req->command,
+		.timeout_s = j->req->timeout,
+		.kill_grace_ms = a->cfg.kill_grace * 1000,
+		.max_output = a->cfg.max_output_bytes,
 	};
 	char err[256];
 
@@ -184,10 +188,15 @@ static int start_trace(struct agent *a, struct job *j)
 	}
 	{
 		struct tracejob_spec ts = {
-			.cg = &j->cg, .opts = &j->req->opts, .bpftrace = a->caps.bpftrace.path,
-			.bpftrace_minor = a->caps.bpftrace.minor, .kill_grace_ms = a->cfg.kill_grace * 1000,
-			.keep_events = true, .keep_max = j->req->opts.max_events,
-			.on_attached = on_attached, .ud = j,
+			.cg = &j->cg,
+			.opts = &j->req->opts,
+			.bpftrace = a->caps.bpftrace.path,
+			.bpftrace_minor = a->caps.bpftrace.minor,
+			.kill_grace_ms = a->cfg.kill_grace * 1000,
+			.keep_events = true,
+			.keep_max = j->req->opts.max_events,
+			.on_attached = on_attached,
+			.ud = j,
 		};
 
 		j->trace = tracejob_start(a->pm, &ts, err, sizeof(err));
@@ -203,8 +212,12 @@ static int start_trace(struct agent *a, struct job *j)
 static int start_diagnostic(struct agent *a, struct job *j)
 {
 	struct diagjob_spec ds = {
-		.preset = j->req->preset, .opts = j->req->diag, .caps = &a->caps,
-		.kill_grace_ms = a->cfg.kill_grace * 1000, .on_attached = on_attached, .ud = j,
+		.preset = j->req->preset,
+		.opts = j->req->diag,
+		.caps = &a->caps,
+		.kill_grace_ms = a->cfg.kill_grace * 1000,
+		.on_attached = on_attached,
+		.ud = j,
 	};
 	char err[1024];
 	int rc;
@@ -257,7 +270,8 @@ void agent_start_jobs(struct agent *a)
 		if (j->state != JOB_QUEUED)
 			continue;
 		j->started_ns = result_now_ns();
-		if (ledger_set(a->lg, j->req->id, LEDGER_RUNNING, jobs_kind_name(j->req->kind), NULL, j->started_ns) < 0) {
+		if (ledger_set(a->lg, j->req->id, LEDGER_RUNNING, jobs_kind_name(j->req->kind), NULL, j->started_ns) <
+		    0) {
 			fail_start(a, j, "failed", "cannot record the job as running in the ledger (spool_dir)");
 			continue;
 		}
@@ -313,8 +327,8 @@ void agent_reap_jobs(struct agent *a)
 
 	for (; j; j = next) {
 		next = j->next;
-		if (j->state == JOB_RUNNING && ((j->trace && tracejob_done(j->trace)) || (j->cmd && cmdjob_done(j->cmd)) ||
-						(j->diag && diagjob_done(j->diag))))
+		if (j->state == JOB_RUNNING && ((j->trace && tracejob_done(j->trace)) ||
+						(j->cmd && cmdjob_done(j->cmd)) || (j->diag && diagjob_done(j->diag))))
 			finish(a, j);
 	}
 }
@@ -401,9 +415,10 @@ static void recover_running(void *ud, const char *id, const char *kind, json_t *
 	struct agent *a = ud;
 
 	log_warn("job %s: was running when the agent stopped; reported as failed, not run again", id);
-	agent_store(a, id, result_new_final(id, kind, started_ns, "failed",
-					    "interrupted by agent restart: the job was running when the agent "
-					    "stopped, and is not run again (it may be what stopped the agent)"));
+	agent_store(a, id,
+		    result_new_final(id, kind, started_ns, "failed",
+				     "interrupted by agent restart: the job was running when the agent "
+				     "stopped, and is not run again (it may be what stopped the agent)"));
 }
 
 static void recover_queued(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns)
@@ -413,9 +428,11 @@ static void recover_queued(void *ud, const char *id, const char *kind, json_t *j
 	struct job *j = req ? calloc(1, sizeof(*j)) : NULL;
 
 	if (!j || strcmp(req->id, id) != 0 || req->error) {
-		agent_store(a, id, result_new_final(id, kind, 0, req && req->error ? "rejected" : "failed", "%s",
-						    req && req->error ? req->error
-								      : "the job queued before a restart could not be read back"));
+		agent_store(a, id,
+			    result_new_final(id, kind, 0, req && req->error ? "rejected" : "failed", "%s",
+					     req && req->error ?
+						     req->error :
+						     "the job queued before a restart could not be read back"));
 		free(j);
 		jobs_free(req);
 		return;

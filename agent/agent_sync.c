@@ -60,8 +60,8 @@ static json_t *heartbeat_body(struct agent *a)
 	a->hb_dropped = outbox_dropped(a->ob);
 	b = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o, s:I, s:I, s:I}", "agent_id", a->cfg.agent_id, "hostname", host,
 		      "version", DIAG_VERSION, "kernel", u.release, "capabilities", a->caps_json, "running_jobs",
-		      running, "queued_jobs", (json_int_t)a->nqueued, "outbox_pending",
-		      (json_int_t)outbox_count(a->ob), "outbox_dropped", (json_int_t)a->hb_dropped);
+		      running, "queued_jobs", (json_int_t)a->nqueued, "outbox_pending", (json_int_t)outbox_count(a->ob),
+		      "outbox_dropped", (json_int_t)a->hb_dropped);
 	if (b)
 		result_set_time(b, "time", result_now_ns());
 	return b;
@@ -69,8 +69,8 @@ static json_t *heartbeat_body(struct agent *a)
 
 static json_t *results_body(struct agent *a)
 {
-	size_t max = a->upload_max && a->upload_max < (size_t)a->cfg.results_batch ? a->upload_max
-										     : (size_t)a->cfg.results_batch;
+	size_t max = a->upload_max && a->upload_max < (size_t)a->cfg.results_batch ? a->upload_max :
+										     (size_t)a->cfg.results_batch;
 	json_t *results = outbox_batch(a->ob, max, a->cfg.results_batch_bytes, &a->upload_seqs, &a->upload_n);
 
 	if (!results)
@@ -139,7 +139,8 @@ static void failed(struct agent *a, enum ctl_kind kind, const struct ctl_reply *
 		if (s->auth_status != rep->status)
 			log_error("%s: the server refused the token (HTTP %ld); check token_file '%s' and that "
 				  "the server knows agent '%s'; retrying every %d s",
-				  ctl_kind_name(kind), rep->status, a->cfg.token_file, a->cfg.agent_id, a->cfg.max_backoff);
+				  ctl_kind_name(kind), rep->status, a->cfg.token_file, a->cfg.agent_id,
+				  a->cfg.max_backoff);
 		s->auth_status = rep->status;
 		/* Refused credentials will not fix themselves quickly. */
 		s->next_ms = procman_now_ms() + (int64_t)a->cfg.max_backoff * 1000;
@@ -209,8 +210,9 @@ static void on_jobs(struct agent *a, const struct ctl_reply *rep)
 	batch = json_loadb(rep->body, rep->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!batch) {
 		excerpt(rep, ex, sizeof(ex));
-		snprintf(err, sizeof(err), "the job batch is not valid JSON (%s at byte %d, near '%s'); nothing was run",
-			 jerr.text, jerr.position, ex);
+		snprintf(err, sizeof(err),
+			 "the job batch is not valid JSON (%s at byte %d, near '%s'); nothing was run", jerr.text,
+			 jerr.position, ex);
 		failed(a, CTL_JOBS, rep, err);
 		a->once_failed |= a->once;
 		a->polled = true;
@@ -239,12 +241,14 @@ static void on_refused(struct agent *a, const struct ctl_reply *rep)
 	if (a->upload_n > 1) {
 		a->upload_max = a->upload_n / 2;
 		log_warn("results: HTTP %ld for a batch of %zu ('%s'); retrying in batches of %zu to find the "
-			 "result it refuses", rep->status, a->upload_n, ex, a->upload_max);
+			 "result it refuses",
+			 rep->status, a->upload_n, ex, a->upload_max);
 		a->sched[CTL_RESULTS].next_ms = 0;
 		return;
 	}
 	log_error("results: the server refuses result file %020llu with HTTP %ld ('%s'); set aside in the "
-		  "outbox's rejected/ directory, never sent again", (unsigned long long)a->upload_seqs[0], rep->status, ex);
+		  "outbox's rejected/ directory, never sent again",
+		  (unsigned long long)a->upload_seqs[0], rep->status, ex);
 	outbox_reject(a->ob, a->upload_seqs[0]);
 	a->sched[CTL_RESULTS].next_ms = 0;
 }

@@ -25,9 +25,8 @@
 #define BPFTRACE_OUTPUT_CAP (64 * 1024)
 
 static const char *const probe_names[CAPS_PROBE_KINDS] = {
-	[CAPS_TRACEPOINT] = "tracepoint", [CAPS_KPROBE] = "kprobe",
-	[CAPS_KRETPROBE] = "kretprobe",   [CAPS_UPROBE] = "uprobe",
-	[CAPS_URETPROBE] = "uretprobe",   [CAPS_USDT] = "usdt",
+	[CAPS_TRACEPOINT] = "tracepoint", [CAPS_KPROBE] = "kprobe",	  [CAPS_KRETPROBE] = "kretprobe",
+	[CAPS_UPROBE] = "uprobe",	  [CAPS_URETPROBE] = "uretprobe", [CAPS_USDT] = "usdt",
 	[CAPS_KFUNC] = "kfunc",
 };
 
@@ -78,14 +77,14 @@ static void probe_btf(struct caps *c)
 	struct btf *btf;
 
 	if (access(path, R_OK) != 0) {
-		caps_set(&c->btf, CAPS_NO, "a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed for kfunc and struct access",
+		caps_set(&c->btf, CAPS_NO,
+			 "a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed for kfunc and struct access",
 			 "'%s': %s", path, strerror(errno));
 		return;
 	}
 	btf = btf__parse(path, NULL);
 	if (!btf) {
-		caps_set(&c->btf, CAPS_NO, NULL, "'%s' present but libbpf cannot load it: %s", path,
-			 strerror(errno));
+		caps_set(&c->btf, CAPS_NO, NULL, "'%s' present but libbpf cannot load it: %s", path, strerror(errno));
 		return;
 	}
 	c->btf_types = btf__type_cnt(btf);
@@ -100,7 +99,8 @@ static void probe_fs(struct caps *c)
 	if (rc == 1)
 		caps_set(&c->tracefs, CAPS_YES, NULL, "mounted on %s", c->tracefs_path);
 	else if (rc == 0)
-		caps_set(&c->tracefs, CAPS_NO, "as root: mount -t tracefs nodev /sys/kernel/tracing (or run scripts/setup-host)",
+		caps_set(&c->tracefs, CAPS_NO,
+			 "as root: mount -t tracefs nodev /sys/kernel/tracing (or run scripts/setup-host)",
 			 "not mounted");
 	else
 		caps_set(&c->tracefs, CAPS_UNKNOWN, NULL, "cannot read /proc/self/mountinfo: %s", strerror(-rc));
@@ -134,20 +134,27 @@ static void set_probe_result(struct caps_item *it, int rc, const char *what)
 
 static bool may_load_bpf(const struct caps *c)
 {
-	return c->priv.cap_bpf == CAPS_YES || c->priv.cap_sys_admin == CAPS_YES ||
-	       c->unprivileged_bpf_disabled == 0;
+	return c->priv.cap_bpf == CAPS_YES || c->priv.cap_sys_admin == CAPS_YES || c->unprivileged_bpf_disabled == 0;
 }
 
 static void probe_bpf_types(struct caps *c)
 {
-	static const struct { enum caps_prog_type idx; enum bpf_prog_type type; const char *name; } progs[] = {
+	static const struct {
+		enum caps_prog_type idx;
+		enum bpf_prog_type type;
+		const char *name;
+	} progs[] = {
 		{ CAPS_PROG_TRACEPOINT, BPF_PROG_TYPE_TRACEPOINT, "BPF_PROG_TYPE_TRACEPOINT" },
 		{ CAPS_PROG_KPROBE, BPF_PROG_TYPE_KPROBE, "BPF_PROG_TYPE_KPROBE" },
 		{ CAPS_PROG_PERF_EVENT, BPF_PROG_TYPE_PERF_EVENT, "BPF_PROG_TYPE_PERF_EVENT" },
 		{ CAPS_PROG_TRACING, BPF_PROG_TYPE_TRACING, "BPF_PROG_TYPE_TRACING" },
 		{ CAPS_PROG_RAW_TRACEPOINT, BPF_PROG_TYPE_RAW_TRACEPOINT, "BPF_PROG_TYPE_RAW_TRACEPOINT" },
 	};
-	static const struct { enum caps_map_type idx; enum bpf_map_type type; const char *name; } maps[] = {
+	static const struct {
+		enum caps_map_type idx;
+		enum bpf_map_type type;
+		const char *name;
+	} maps[] = {
 		{ CAPS_MAP_PERF_EVENT_ARRAY, BPF_MAP_TYPE_PERF_EVENT_ARRAY, "BPF_MAP_TYPE_PERF_EVENT_ARRAY" },
 		{ CAPS_MAP_RINGBUF, BPF_MAP_TYPE_RINGBUF, "BPF_MAP_TYPE_RINGBUF" },
 	};
@@ -165,8 +172,7 @@ static void probe_bpf_types(struct caps *c)
 		set_probe_result(&c->prog[progs[i].idx], libbpf_probe_bpf_prog_type(progs[i].type, NULL),
 				 progs[i].name);
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		set_probe_result(&c->map[maps[i].idx], libbpf_probe_bpf_map_type(maps[i].type, NULL),
-				 maps[i].name);
+		set_probe_result(&c->map[maps[i].idx], libbpf_probe_bpf_map_type(maps[i].type, NULL), maps[i].name);
 }
 
 /* ---- privileges ------------------------------------------------------ */
@@ -240,10 +246,22 @@ int caps_parse_bpftrace_version(struct caps *c, const char *text)
 
 /* The --info lines worth repeating: what decides what a program may use. */
 static const char *const info_keys[] = {
-	"LLVM", "btf", "kprobe", "tracepoint", "perf_event", "kfunc", "kprobe_multi",
-	"probe_read_user", "probe_read_user_str", "get_current_cgroup_id", "Loop support",
-	"dpath", "libdw (DWARF support)", "uprobe refcount (depends on Build:bcc bpf_attach_uprobe refcount)",
-	"unsafe uprobe", "ringbuf",
+	"LLVM",
+	"btf",
+	"kprobe",
+	"tracepoint",
+	"perf_event",
+	"kfunc",
+	"kprobe_multi",
+	"probe_read_user",
+	"probe_read_user_str",
+	"get_current_cgroup_id",
+	"Loop support",
+	"dpath",
+	"libdw (DWARF support)",
+	"uprobe refcount (depends on Build:bcc bpf_attach_uprobe refcount)",
+	"unsafe uprobe",
+	"ringbuf",
 };
 
 void caps_parse_bpftrace_info(struct caps *c, const char *text)
@@ -307,8 +325,8 @@ int caps_bpftrace_version(struct caps *c)
 	}
 	rc = runcmd_capture(ver_argv, BPFTRACE_TIMEOUT_MS, 4096, &res);
 	if (rc < 0) {
-		snprintf(c->bpftrace.error, sizeof(c->bpftrace.error), "cannot run '%.120s': %s",
-			 c->bpftrace.path, strerror(-rc));
+		snprintf(c->bpftrace.error, sizeof(c->bpftrace.error), "cannot run '%.120s': %s", c->bpftrace.path,
+			 strerror(-rc));
 		return rc;
 	}
 	rc = caps_parse_bpftrace_version(c, res.out);

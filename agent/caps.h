@@ -29,9 +29,9 @@ enum caps_state {
 };
 
 struct caps_item {
-	int state;          /* enum caps_state */
-	char detail[192];   /* what was found, or why not */
-	char hint[192];     /* how to fix a missing piece; "" when none */
+	int state;	  /* enum caps_state */
+	char detail[192]; /* what was found, or why not */
+	char hint[192];	  /* how to fix a missing piece; "" when none */
 };
 
 /* Probe kinds the spec language can lower to, in output order. */
@@ -75,22 +75,25 @@ struct caps {
 	struct caps_item debugfs;
 	char debugfs_path[PATH_MAX];
 
-	char lockdown[32];             /* "none", "integrity", ...; "" when unknown */
+	char lockdown[32];	       /* "none", "integrity", ...; "" when unknown */
 	int unprivileged_bpf_disabled; /* sysctl value; -1 when unknown */
 
 	struct caps_item prog[CAPS_PROG_TYPES];
 	struct caps_item map[CAPS_MAP_TYPES];
 	struct caps_item probe[CAPS_PROBE_KINDS];
-	int syscall_tracepoints;       /* sys_enter_* events in tracefs; -1 unknown */
+	int syscall_tracepoints; /* sys_enter_* events in tracefs; -1 unknown */
 
 	struct {
 		bool found;
 		char path[PATH_MAX];
-		char version[32];          /* "0.17.0"; "" when unknown */
+		char version[32]; /* "0.17.0"; "" when unknown */
 		int major, minor, patch;
 		int ninfo;
-		struct { char key[32]; char value[48]; } info[CAPS_INFO_MAX];
-		char error[192];           /* why bpftrace could not be asked */
+		struct {
+			char key[32];
+			char value[48];
+		} info[CAPS_INFO_MAX];
+		char error[192]; /* why bpftrace could not be asked */
 	} bpftrace;
 
 	struct {

@@ -24,7 +24,7 @@
 #include "agent/sysfs.h"
 
 #define ROOT_HINT "run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)"
-#define PMU_DIR "/sys/bus/event_source/devices"
+#define PMU_DIR	  "/sys/bus/event_source/devices"
 
 /* Kernel functions that exist on every kernel worth tracing; the first that
  * attaches proves the kind. */
@@ -128,11 +128,10 @@ void caps_attach_tracepoint(struct caps *c)
 	rc = attach_to_perf(pfd, BPF_PROG_TYPE_TRACEPOINT);
 	close(pfd);
 	if (rc < 0)
-		caps_set(it, is_perm(rc) ? CAPS_UNKNOWN : CAPS_NO, is_perm(rc) ? ROOT_HINT : NULL,
-			 "attach to %s: %s", ev, strerror(-rc));
+		caps_set(it, is_perm(rc) ? CAPS_UNKNOWN : CAPS_NO, is_perm(rc) ? ROOT_HINT : NULL, "attach to %s: %s",
+			 ev, strerror(-rc));
 	else
-		caps_set(it, CAPS_YES, NULL, "attached to %s; %d syscall tracepoints", ev,
-			 c->syscall_tracepoints);
+		caps_set(it, CAPS_YES, NULL, "attached to %s; %d syscall tracepoints", ev, c->syscall_tracepoints);
 }
 
 /* ---- kprobe / kretprobe ---------------------------------------------- */
@@ -178,15 +177,18 @@ void caps_attach_kprobe(struct caps *c)
 	snprintf(legacy, sizeof(legacy), "%s/kprobe_events", c->tracefs_path);
 	if (type < 0) {
 		bool has_legacy = c->tracefs_path[0] && access(legacy, F_OK) == 0;
-		const char *hint = "use tracepoints (syscalls:sys_enter_*) or uprobes; kprobes need a kernel with CONFIG_KPROBES=y";
+		const char *hint = "use tracepoints (syscalls:sys_enter_*) or uprobes; kprobes need a kernel with "
+				   "CONFIG_KPROBES=y";
 
 		for (int k = CAPS_KPROBE; k <= CAPS_KRETPROBE; k++) {
 			if (has_legacy)
 				caps_set(&c->probe[k], CAPS_UNKNOWN, NULL,
-					 "kprobe_events exists in tracefs but there is no kprobe PMU; not attach-tested");
+					 "kprobe_events exists in tracefs but there is no kprobe PMU; not "
+					 "attach-tested");
 			else
 				caps_set(&c->probe[k], CAPS_NO, hint,
-					 "no kprobe PMU in " PMU_DIR " and no kprobe_events in tracefs (CONFIG_KPROBES off)");
+					 "no kprobe PMU in " PMU_DIR
+					 " and no kprobe_events in tracefs (CONFIG_KPROBES off)");
 		}
 		return;
 	}

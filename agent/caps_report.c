@@ -86,7 +86,8 @@ json_t *caps_to_json(const struct caps *c)
 
 	json_object_set_new(root, "lockdown", str_or_null(c->lockdown));
 	json_object_set_new(root, "unprivileged_bpf_disabled",
-			    c->unprivileged_bpf_disabled < 0 ? json_null() : json_integer(c->unprivileged_bpf_disabled));
+			    c->unprivileged_bpf_disabled < 0 ? json_null() :
+							       json_integer(c->unprivileged_bpf_disabled));
 
 	progs = json_object();
 	for (int i = 0; i < CAPS_PROG_TYPES; i++)
@@ -105,7 +106,8 @@ json_t *caps_to_json(const struct caps *c)
 
 		if (i == CAPS_TRACEPOINT)
 			json_object_set_new(p, "syscall_tracepoints",
-					    c->syscall_tracepoints < 0 ? json_null() : json_integer(c->syscall_tracepoints));
+					    c->syscall_tracepoints < 0 ? json_null() :
+									 json_integer(c->syscall_tracepoints));
 		json_object_set_new(o, caps_probe_name(i), p);
 	}
 	json_object_set_new(root, "probes", o);

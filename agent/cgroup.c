@@ -25,7 +25,8 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 	int mount_id;
 
 	if (sysfs_find_mount(NULL, "cgroup2", mnt, sizeof(mnt)) != 1) {
-		snprintf(err, esize, "no cgroup v2 file system is mounted (hint: mount -t cgroup2 none /sys/fs/cgroup)");
+		snprintf(err, esize,
+			 "no cgroup v2 file system is mounted (hint: mount -t cgroup2 none /sys/fs/cgroup)");
 		return -ENODEV;
 	}
 	if (path[0] == '/')
@@ -33,12 +34,15 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 	else
 		snprintf(resolved, rsize, "%s/%s", mnt, path);
 	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, esize, "cgroup '%s' is not a directory (hint: a cgroup v2 directory under %s, e.g. "
-				     "%s/system.slice/nginx.service)", resolved, mnt, mnt);
+		snprintf(err, esize,
+			 "cgroup '%s' is not a directory (hint: a cgroup v2 directory under %s, e.g. "
+			 "%s/system.slice/nginx.service)",
+			 resolved, mnt, mnt);
 		return -EINVAL;
 	}
 	if (statfs(resolved, &sfs) != 0 || sfs.f_type != CGROUP2_MAGIC) {
-		snprintf(err, esize, "'%s' is not on the cgroup v2 file system (hint: it is mounted on %s)", resolved, mnt);
+		snprintf(err, esize, "'%s' is not on the cgroup v2 file system (hint: it is mounted on %s)", resolved,
+			 mnt);
 		return -EINVAL;
 	}
 	h.fh.handle_bytes = sizeof(h.buf);

@@ -8,19 +8,19 @@
 
 /* Exit codes shared by every command. */
 enum cli_exit {
-	CLI_OK = 0,       /* success */
-	CLI_FAIL = 1,     /* failure while running */
-	CLI_USAGE = 2,    /* bad usage or bad input (spec, config) */
-	CLI_HOST = 3,     /* the host cannot do it (missing capability, not root) */
+	CLI_OK = 0,    /* success */
+	CLI_FAIL = 1,  /* failure while running */
+	CLI_USAGE = 2, /* bad usage or bad input (spec, config) */
+	CLI_HOST = 3,  /* the host cannot do it (missing capability, not root) */
 };
 
 struct cli_command {
 	const char *name;
-	const char *summary;   /* one line for the command list */
-	const char *usage;     /* "usage: diagagent NAME ..." line(s) */
-	const char *help;      /* what the arguments are, and the command's own options */
-	const char *common;    /* options shared with other commands, or NULL */
-	const char *examples;  /* "examples:\n  ..." */
+	const char *summary;		   /* one line for the command list */
+	const char *usage;		   /* "usage: diagagent NAME ..." line(s) */
+	const char *help;		   /* what the arguments are, and the command's own options */
+	const char *common;		   /* options shared with other commands, or NULL */
+	const char *examples;		   /* "examples:\n  ..." */
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
@@ -36,8 +36,7 @@ extern const struct cli_command cli_trace;
 int cli_help(const struct cli_command *cmd);
 
 /* Print "diagagent NAME: MESSAGE" and the usage to stderr. Returns CLI_USAGE. */
-int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last of SIGINT, SIGTERM, SIGHUP caught since it was reset to 0
  * (cli_catch_stop_signals()); for the foreground commands' loops. */

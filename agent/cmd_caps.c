@@ -18,9 +18,9 @@ const struct cli_command cli_caps = {
 		"  -j, --json    print one JSON object (the schema the agent's heartbeat carries)\n"
 		"  -h, --help    show this help\n",
 	.examples = "examples:\n"
-		"  diagagent caps                                   # the table, with hints\n"
-		"  diagagent caps --json | jq .probes.kprobe        # can kprobes attach here?\n"
-		"  diagagent caps --json | jq -r .bpftrace.version\n",
+		    "  diagagent caps                                   # the table, with hints\n"
+		    "  diagagent caps --json | jq .probes.kprobe        # can kprobes attach here?\n"
+		    "  diagagent caps --json | jq -r .bpftrace.version\n",
 	.run = caps_run,
 };
 

@@ -23,9 +23,9 @@ const struct cli_command cli_config = {
 		"  -c, --config FILE   the configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -h, --help          show this help\n",
 	.examples = "examples:\n"
-		"  diagagent config check                           # the installed configuration\n"
-		"  diagagent config check -c agent.conf > effective.conf\n"
-		"  DIAGAGENT_POLL_INTERVAL=5 diagagent config check | grep poll_interval\n",
+		    "  diagagent config check                           # the installed configuration\n"
+		    "  diagagent config check -c agent.conf > effective.conf\n"
+		    "  DIAGAGENT_POLL_INTERVAL=5 diagagent config check | grep poll_interval\n",
 	.run = config_run,
 };
 

@@ -60,7 +60,6 @@ const struct cli_command cli_diagnose = {
 	.run = diagnose_run,
 };
 
-
 struct view {
 	struct diagjob *job;
 	int duration;
@@ -108,8 +107,8 @@ static int list(bool json)
 		if (rc < 0)
 			preset_load(preset_name(k), NULL, &text, needs, sizeof(needs));
 		if (!p && !text) {
-			json_array_append_new(arr, json_pack("{ss ss sb ss}", "name", preset_name(k), "title", "", "runs_here",
-							     0, "why", err));
+			json_array_append_new(arr, json_pack("{ss ss sb ss}", "name", preset_name(k), "title", "",
+							     "runs_here", 0, "why", err));
 			continue;
 		}
 		{
@@ -120,15 +119,16 @@ static int list(bool json)
 			if (q->ntracepoints)
 				strbuf_addf(&sb, "%d tracepoints", q->ntracepoints);
 			if (q->nuprobes)
-				strbuf_addf(&sb, "%s%d uprobes on %s", sb.len ? ", " : "", q->nuprobes, q->libs[0].name);
+				strbuf_addf(&sb, "%s%d uprobes on %s", sb.len ? ", " : "", q->nuprobes,
+					    q->libs[0].name);
 			for (int n = 0; n < q->nincludes; n++)
 				strbuf_addf(&sb, "%s%s", n ? ", " : " (those of ", q->includes[n]);
 			if (q->nincludes)
 				strbuf_putc(&sb, ')');
 			snprintf(needs, sizeof(needs), "%s", strbuf_str(&sb));
 			strbuf_release(&sb);
-			e = json_pack("{ss ss ss si sb}", "name", q->name, "title", q->title, "needs", needs, "probes", q->nprobes,
-				      "runs_here", rc == 0);
+			e = json_pack("{ss ss ss si sb}", "name", q->name, "title", q->title, "needs", needs, "probes",
+				      q->nprobes, "runs_here", rc == 0);
 			if (rc < 0)
 				json_object_set_new(e, "why", json_string(err));
 			if (p && p->nlibs)
@@ -142,14 +142,17 @@ static int list(bool json)
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
-		json_array_foreach(arr, i, e) {
+		json_array_foreach(arr, i, e)
+		{
 			printf("%-7s %s\n", json_string_value(json_object_get(e, "name")),
 			       json_string_value(json_object_get(e, "title")));
 			if (json_object_get(e, "needs"))
 				printf("        needs %s\n", json_string_value(json_object_get(e, "needs")));
 			if (json_is_true(json_object_get(e, "runs_here")))
 				printf("        runs here%s%s\n", json_object_get(e, "library") ? ": " : "",
-				       json_object_get(e, "library") ? json_string_value(json_object_get(e, "library")) : "");
+				       json_object_get(e, "library") ?
+					       json_string_value(json_object_get(e, "library")) :
+					       "");
 			else
 				printf("        cannot run here: %s\n", json_string_value(json_object_get(e, "why")));
 		}
@@ -181,14 +184,22 @@ struct dopts {
 static int parse(int argc, char **argv, struct dopts *d)
 {
 	static const struct option longopts[] = {
-		{ "duration", required_argument, NULL, 'd' },      { "pid", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },        { "slow-threshold", required_argument, NULL, OPT_SLOW },
-		{ "rtt-threshold", required_argument, NULL, OPT_RTT }, { "error-threshold", required_argument, NULL, OPT_ERRORS },
-		{ "leak-threshold", required_argument, NULL, OPT_LEAK }, { "storm-threshold", required_argument, NULL, OPT_STORM },
-		{ "max-events", required_argument, NULL, 'M' },    { "top", required_argument, NULL, OPT_TOP },
-		{ "json", no_argument, NULL, OPT_JSON },           { "raw-out", required_argument, NULL, OPT_RAW_OUT },
-		{ "replay", required_argument, NULL, OPT_REPLAY }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },                { NULL, 0, NULL, 0 },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "slow-threshold", required_argument, NULL, OPT_SLOW },
+		{ "rtt-threshold", required_argument, NULL, OPT_RTT },
+		{ "error-threshold", required_argument, NULL, OPT_ERRORS },
+		{ "leak-threshold", required_argument, NULL, OPT_LEAK },
+		{ "storm-threshold", required_argument, NULL, OPT_STORM },
+		{ "max-events", required_argument, NULL, 'M' },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "raw-out", required_argument, NULL, OPT_RAW_OUT },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	long v;
 	int opt;
@@ -199,7 +210,8 @@ static int parse(int argc, char **argv, struct dopts *d)
 		switch (opt) {
 		case 'd':
 			if (units_seconds(optarg, &v) < 0 || v < 1 || v > MAX_DURATION)
-				return cli_usage_error(&cli_diagnose, "bad duration '%s': 1 s to %d s, e.g. 30, 30s, 2m", optarg,
+				return cli_usage_error(&cli_diagnose,
+						       "bad duration '%s': 1 s to %d s, e.g. 30, 30s, 2m", optarg,
 						       MAX_DURATION);
 			d->o.duration = (int)v;
 			break;
@@ -213,19 +225,22 @@ static int parse(int argc, char **argv, struct dopts *d)
 		case OPT_SLOW:
 		case OPT_RTT:
 			if (units_ns(optarg, 1000000, opt == OPT_SLOW ? &d->o.slow_ns : &d->o.rtt_ns) < 0)
-				return cli_usage_error(&cli_diagnose, "bad threshold '%s': a time such as 500us, 10ms, 1s", optarg);
+				return cli_usage_error(&cli_diagnose,
+						       "bad threshold '%s': a time such as 500us, 10ms, 1s", optarg);
 			break;
 		case OPT_ERRORS:
 		case OPT_LEAK:
 		case OPT_STORM:
 			if (units_long(optarg, 1, 1000000000, &v) < 0)
 				return cli_usage_error(&cli_diagnose, "bad threshold '%s': a count from 1", optarg);
-			*(opt == OPT_ERRORS ? &d->o.error_threshold : opt == OPT_LEAK ? &d->o.leak_threshold
-										   : &d->o.storm_threshold) = v;
+			*(opt == OPT_ERRORS ? &d->o.error_threshold :
+			  opt == OPT_LEAK   ? &d->o.leak_threshold :
+					      &d->o.storm_threshold) = v;
 			break;
 		case 'M':
 			if (units_long(optarg, 0, 100000000, &d->o.cap) < 0)
-				return cli_usage_error(&cli_diagnose, "bad -M '%s': 0..100000000 events per record", optarg);
+				return cli_usage_error(&cli_diagnose, "bad -M '%s': 0..100000000 events per record",
+						       optarg);
 			break;
 		case OPT_TOP:
 			if (units_long(optarg, 1, 1000, &v) < 0)
@@ -270,7 +285,12 @@ static int run(struct dopts *d, const struct caps *c)
 {
 	struct view v = { .duration = d->o.duration, .tty = isatty(STDERR_FILENO) && !d->json };
 	struct diagjob_spec spec = {
-		.preset = d->preset, .opts = d->o, .caps = c, .raw_out = d->raw_out, .on_attached = on_attached, .ud = &v,
+		.preset = d->preset,
+		.opts = d->o,
+		.caps = c,
+		.raw_out = d->raw_out,
+		.on_attached = on_attached,
+		.ud = &v,
 	};
 	struct procman *pm = NULL;
 	char err[1024];

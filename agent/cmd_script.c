@@ -20,11 +20,11 @@ const struct cli_command cli_script = {
 		"  -h, --help               show this help\n",
 	.common = traceopts_help,
 	.examples = "examples:\n"
-		"  diagagent script 'sys_read (arg3 > 1024) \"read %d bytes\", arg3'\n"
-		"  diagagent script 'r::sys_openat ((int)retval == -2) \"ENOENT: %s\", arg2'\n"
-		"  diagagent script -p 1234 't:sched:sched_switch \"%s -> %s\", args->prev_comm, args->next_comm'\n"
-		"  diagagent script 'r:c:malloc (retval == 0) \"malloc failed\"'\n"
-		"  diagagent script --assume kprobes 'p::vfs_read \"count=%d\", arg3'\n",
+		    "  diagagent script 'sys_read (arg3 > 1024) \"read %d bytes\", arg3'\n"
+		    "  diagagent script 'r::sys_openat ((int)retval == -2) \"ENOENT: %s\", arg2'\n"
+		    "  diagagent script -p 1234 't:sched:sched_switch \"%s -> %s\", args->prev_comm, args->next_comm'\n"
+		    "  diagagent script 'r:c:malloc (retval == 0) \"malloc failed\"'\n"
+		    "  diagagent script --assume kprobes 'p::vfs_read \"count=%d\", arg3'\n",
 	.run = script_run,
 };
 

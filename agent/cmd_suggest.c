@@ -34,10 +34,10 @@ const struct cli_command cli_suggest = {
 		"                  ($DIAGAGENT_KB does the same)\n"
 		"  -h, --help      show this help\n",
 	.examples = "examples:\n"
-		"  diagagent suggest \"file not found error\"\n"
-		"  diagagent suggest 'nginx[1234]: accept4() failed (24: Too many open files)'\n"
-		"  dmesg | tail -n 1 | diagagent suggest -\n"
-		"  diagagent suggest --json -n 3 ECONNREFUSED | jq -r '.suggestions[0].command'\n",
+		    "  diagagent suggest \"file not found error\"\n"
+		    "  diagagent suggest 'nginx[1234]: accept4() failed (24: Too many open files)'\n"
+		    "  dmesg | tail -n 1 | diagagent suggest -\n"
+		    "  diagagent suggest --json -n 3 ECONNREFUSED | jq -r '.suggestions[0].command'\n",
 	.run = suggest_run,
 };
 
@@ -193,11 +193,12 @@ static int list_kb(const struct kb *kb, const struct caps *c, bool json)
 					rc = suggest_target(strbuf_str(&sb), &env, target, sizeof(target), &type, lib,
 							    sizeof(lib), why, sizeof(why));
 				if (json)
-					ok = json_array_append_new(specs, rc == 0 ?
-						json_pack("{sssbssss}", "spec", strbuf_str(&sb), "attaches", 1, "target",
-							  target, "target_type", type) :
-						json_pack("{sssbss}", "spec", strbuf_str(&sb), "attaches", 0, "why",
-							  why)) == 0;
+					ok = json_array_append_new(
+						     specs, rc == 0 ? json_pack("{sssbssss}", "spec", strbuf_str(&sb),
+										"attaches", 1, "target", target,
+										"target_type", type) :
+								      json_pack("{sssbss}", "spec", strbuf_str(&sb),
+										"attaches", 0, "why", why)) == 0;
 				else
 					printf("  %s%s\n      %s%s\n", k < 0 ? "" : "instead: ", strbuf_str(&sb),
 					       rc == 0 ? "-> " : "cannot run here: ", rc == 0 ? target : why);
@@ -206,7 +207,7 @@ static int list_kb(const struct kb *kb, const struct caps *c, bool json)
 		}
 		if (json)
 			ok = ok && json_array_append_new(fams, json_pack("{sssssiso}", "id", f->id, "title", f->title,
-									  "starter", f->starter, "specs", specs)) == 0;
+									 "starter", f->starter, "specs", specs)) == 0;
 	}
 	if (json) {
 		json_t *o = ok ? json_pack("{sssO}", "source", kb->source, "families", fams) : NULL;
@@ -224,12 +225,9 @@ static int list_kb(const struct kb *kb, const struct caps *c, bool json)
 static int suggest_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "max", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "kb", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "max", required_argument, NULL, 'n' }, { "json", no_argument, NULL, 'j' },
+		{ "list", no_argument, NULL, 'l' },	 { "kb", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	const char *kb_path = NULL;
 	struct kb_error kerr;
@@ -267,7 +265,8 @@ static int suggest_run(int argc, char **argv)
 		}
 	}
 	if (!list && optind >= argc)
-		return cli_usage_error(&cli_suggest, "describe the symptom, e.g. diagagent suggest \"file not found error\"");
+		return cli_usage_error(&cli_suggest,
+				       "describe the symptom, e.g. diagagent suggest \"file not found error\"");
 	if (list && optind < argc)
 		return cli_usage_error(&cli_suggest, "--list takes no text");
 	rc = kb_path ? kb_load_file(kb_path, &kb, &kerr) : kb_load_default(&kb, &kerr);

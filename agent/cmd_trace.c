@@ -29,21 +29,21 @@ const struct cli_command cli_trace = {
 		"  --replay FILE  read a saved raw output instead of running bpftrace\n"
 		"  -h, --help     show this help\n",
 	.common = traceopts_help,
-	.examples = "examples:\n"
-		    "  diagagent trace 'sys_read (arg3 > 1024) \"read %d bytes\", arg3'\n"
-		    "  diagagent trace -d 10 -n nginx 'r::sys_openat ((int)retval < 0) \"%d %s\", retval, arg2'\n"
-		    "  diagagent trace -M 100 --json 't:sched:sched_process_exec \"%s\", comm' | jq .statistics\n"
-		    "  diagagent trace -A -d 5 'sys_openat \"%s\", arg2'\n"
-		    "  diagagent trace --raw-out run.jsonl -d 5 sys_write; diagagent trace --replay run.jsonl sys_write\n",
+	.examples =
+		"examples:\n"
+		"  diagagent trace 'sys_read (arg3 > 1024) \"read %d bytes\", arg3'\n"
+		"  diagagent trace -d 10 -n nginx 'r::sys_openat ((int)retval < 0) \"%d %s\", retval, arg2'\n"
+		"  diagagent trace -M 100 --json 't:sched:sched_process_exec \"%s\", comm' | jq .statistics\n"
+		"  diagagent trace -A -d 5 'sys_openat \"%s\", arg2'\n"
+		"  diagagent trace --raw-out run.jsonl -d 5 sys_write; diagagent trace --replay run.jsonl sys_write\n",
 	.run = trace_run,
 };
-
 
 struct view {
 	const struct traceopts *t;
 	struct tracejob *job;
-	bool tty;                  /* stderr is a terminal: countdown */
-	bool columns;              /* default output */
+	bool tty;     /* stderr is a terminal: countdown */
+	bool columns; /* default output */
 	int64_t mono_to_wall_ns;
 	uint64_t first_nsecs;
 	struct strbuf line;
@@ -188,7 +188,8 @@ static void print_summary(json_t *r)
 		       (long long)json_integer_value(json_object_get(lat, "p90")),
 		       (long long)json_integer_value(json_object_get(lat, "p99")),
 		       (long long)json_integer_value(json_object_get(lat, "max")));
-	json_array_foreach(json_object_get(st, "top_processes"), i, p) {
+	json_array_foreach(json_object_get(st, "top_processes"), i, p)
+	{
 		if (i == 0)
 			printf("top processes:\n");
 		if (i == 5)
@@ -217,10 +218,16 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 {
 	struct view v = { .t = t, .tty = isatty(STDERR_FILENO) && !t->json && !t->jsonl };
 	struct tracejob_spec spec = {
-		.cg = cg, .opts = &t->opts, .bpftrace = c->bpftrace.path, .bpftrace_minor = c->bpftrace.minor,
-		.raw_out = t->raw_out, .keep_events = t->json,
+		.cg = cg,
+		.opts = &t->opts,
+		.bpftrace = c->bpftrace.path,
+		.bpftrace_minor = c->bpftrace.minor,
+		.raw_out = t->raw_out,
+		.keep_events = t->json,
 		.keep_max = t->opts.max_events >= 0 ? t->opts.max_events : TRACEJOB_DEFAULT_JSON_EVENTS,
-		.on_attached = on_attached, .on_event = on_event, .ud = &v,
+		.on_attached = on_attached,
+		.on_event = on_event,
+		.ud = &v,
 	};
 	struct procman *pm = NULL;
 	char err[512];
@@ -285,10 +292,12 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 			size_t i;
 
 			printf("%-10s %s\n", "COUNT", "MESSAGE");
-			json_array_foreach(agg, i, e) {
+			json_array_foreach(agg, i, e)
+			{
 				const char *m = json_string_value(json_object_get(e, "message"));
 
-				print_message_count(&sb, m, strlen(m), (uint64_t)json_integer_value(json_object_get(e, "count")));
+				print_message_count(&sb, m, strlen(m),
+						    (uint64_t)json_integer_value(json_object_get(e, "count")));
 			}
 			strbuf_release(&sb);
 		}

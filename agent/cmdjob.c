@@ -14,7 +14,7 @@
 
 /* The first cap/2 bytes, and the last cap/2 in a ring. */
 struct headtail {
-	char *buf;               /* cap bytes: head, then the ring */
+	char *buf; /* cap bytes: head, then the ring */
 	size_t cap, head_len;
 	size_t ring_pos, ring_len;
 	unsigned long long total;
@@ -26,9 +26,9 @@ struct cmdjob {
 	struct proc *proc;
 	struct headtail out, err;
 	int64_t started_ns, finished_ns;
-	int64_t deadline_ms;     /* procman clock: the time-out's stop */
+	int64_t deadline_ms; /* procman clock: the time-out's stop */
 	bool done, cancelled, timed_out;
-	int status;              /* exit code or 128+signal */
+	int status; /* exit code or 128+signal */
 };
 
 static int headtail_init(struct headtail *h, size_t cap)
@@ -52,7 +52,7 @@ static void headtail_add(struct headtail *h, const char *p, size_t len)
 		p += n;
 		len -= n;
 	}
-	if (len > ring) {  /* only the last ring bytes can survive */
+	if (len > ring) { /* only the last ring bytes can survive */
 		p += len - ring;
 		len = ring;
 	}
@@ -161,12 +161,15 @@ bool cmdjob_done(const struct cmdjob *j)
 
 static const char *signal_name(int sig)
 {
-	static const struct { int sig; const char *name; } names[] = {
-		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
-		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" },
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		{ SIGHUP, "SIGHUP" },	{ SIGINT, "SIGINT" },	{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
+		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },	{ SIGKILL, "SIGKILL" },
 		{ SIGSEGV, "SIGSEGV" }, { SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
 		{ SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGSYS, "SIGSYS" }, { SIGTRAP, "SIGTRAP" },
+		{ SIGSYS, "SIGSYS" },	{ SIGTRAP, "SIGTRAP" },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -196,7 +199,8 @@ json_t *cmdjob_result(const struct cmdjob *j)
 	else if (j->timed_out)
 		result_set_status(r, "timeout", "timed out after %d s", j->spec.timeout_s);
 	else if (sig)
-		result_set_status(r, "failed", "killed by signal %d (%s)", sig, signal_name(sig) ? signal_name(sig) : "?");
+		result_set_status(r, "failed", "killed by signal %d (%s)", sig,
+				  signal_name(sig) ? signal_name(sig) : "?");
 	else if (j->status != 0)
 		result_set_status(r, "failed", "exited with status %d", j->status);
 	else

@@ -20,8 +20,8 @@ struct cmdjob_spec {
 	const char *command;
 	int timeout_s;
 	int kill_grace_ms;
-	long max_output;            /* stdout cap in bytes; stderr gets a quarter */
-	void (*on_done)(void *ud);  /* the command was reaped; optional */
+	long max_output;	   /* stdout cap in bytes; stderr gets a quarter */
+	void (*on_done)(void *ud); /* the command was reaped; optional */
 	void *ud;
 };
 

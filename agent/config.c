@@ -27,26 +27,26 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#define CONFIG_MAX_FILE (1024 * 1024) /* agent.conf is read whole, up to this */
-#define CONFIG_MAX_VALUE 2000         /* one value; quoted and escaped it still fits a line */
-#define TOKEN_MAX 4096                /* the token file is read up to this */
-#define AGENT_ID_MAX 128
-#define MATCH_LIMIT 1000000           /* pcre2 backtracking steps per command and pattern */
-#define KEY_HINT_MAX 64               /* unknown keys longer than this get no "did you mean" */
+#define CONFIG_MAX_FILE	 (1024 * 1024) /* agent.conf is read whole, up to this */
+#define CONFIG_MAX_VALUE 2000	       /* one value; quoted and escaped it still fits a line */
+#define TOKEN_MAX	 4096	       /* the token file is read up to this */
+#define AGENT_ID_MAX	 128
+#define MATCH_LIMIT	 1000000 /* pcre2 backtracking steps per command and pattern */
+#define KEY_HINT_MAX	 64	 /* unknown keys longer than this get no "did you mean" */
 
 /* ---- the key table ----------------------------------------------------------------- */
 
 enum key_type {
-	K_URL,      /* server_url */
-	K_ID,       /* agent_id */
-	K_PATH,     /* a path that must be set */
-	K_OPTPATH,  /* a path; empty: unset (NULL) */
-	K_SECONDS,  /* integer seconds, suffix s, m or h */
-	K_COUNT,    /* plain integer */
-	K_SIZE,     /* integer bytes, suffix K, M or G (KiB, MiB, GiB) */
+	K_URL,	   /* server_url */
+	K_ID,	   /* agent_id */
+	K_PATH,	   /* a path that must be set */
+	K_OPTPATH, /* a path; empty: unset (NULL) */
+	K_SECONDS, /* integer seconds, suffix s, m or h */
+	K_COUNT,   /* plain integer */
+	K_SIZE,	   /* integer bytes, suffix K, M or G (KiB, MiB, GiB) */
 	K_BOOL,
-	K_LEVEL,    /* log_level */
-	K_PATTERN,  /* command_allow, repeatable */
+	K_LEVEL,   /* log_level */
+	K_PATTERN, /* command_allow, repeatable */
 };
 
 enum key_width { W_NONE, W_INT, W_LONG, W_LLONG };
@@ -54,18 +54,27 @@ enum key_width { W_NONE, W_INT, W_LONG, W_LLONG };
 struct key {
 	const char *name;
 	enum key_type type;
-	enum key_width width;    /* for numbers: the C type of the field */
-	size_t off;              /* offsetof(struct config, field) */
-	long long min, max;      /* numbers */
-	long long def;           /* numbers, booleans, log_level */
-	const char *def_str;     /* strings (NULL: unset) */
-	const char *section;     /* a banner before this key in config_print() */
+	enum key_width width; /* for numbers: the C type of the field */
+	size_t off;	      /* offsetof(struct config, field) */
+	long long min, max;   /* numbers */
+	long long def;	      /* numbers, booleans, log_level */
+	const char *def_str;  /* strings (NULL: unset) */
+	const char *section;  /* a banner before this key in config_print() */
 };
 
 #define FIELD(f) offsetof(struct config, f)
-#define STR(n, t, f, d, sec) { n, t, W_NONE, FIELD(f), 0, 0, 0, d, sec }
-#define NUM(n, t, w, f, lo, hi, d, sec) { n, t, w, FIELD(f), lo, hi, d, NULL, sec }
-#define FLAG(n, t, f, d, sec) { n, t, W_NONE, FIELD(f), 0, 0, d, NULL, sec }
+#define STR(n, t, f, d, sec) \
+	{ \
+		n, t, W_NONE, FIELD(f), 0, 0, 0, d, sec \
+	}
+#define NUM(n, t, w, f, lo, hi, d, sec) \
+	{ \
+		n, t, w, FIELD(f), lo, hi, d, NULL, sec \
+	}
+#define FLAG(n, t, f, d, sec) \
+	{ \
+		n, t, W_NONE, FIELD(f), 0, 0, d, NULL, sec \
+	}
 
 #define KiB 1024LL
 #define MiB (1024LL * KiB)
@@ -160,16 +169,16 @@ enum key_source { SRC_DEFAULT, SRC_FILE, SRC_ENV };
 /* State of one load: where each key was set, for messages. */
 struct loader {
 	struct config *c;
-	const char *name;                        /* the file name in messages */
+	const char *name; /* the file name in messages */
 	struct config_error *err;
 	enum key_source src[NKEYS];
-	int line[NKEYS];                         /* SRC_FILE: the line */
-	int pat_line[CONFIG_MAX_PATTERNS];       /* each pattern's line (in the file or the variable) */
-	bool pat_env;                            /* the patterns came from DIAGAGENT_COMMAND_ALLOW */
+	int line[NKEYS];		   /* SRC_FILE: the line */
+	int pat_line[CONFIG_MAX_PATTERNS]; /* each pattern's line (in the file or the variable) */
+	bool pat_env;			   /* the patterns came from DIAGAGENT_COMMAND_ALLOW */
 };
 
-__attribute__((format(printf, 4, 5)))
-static int fail(struct config_error *err, int rc, const char *hint, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct config_error *err, int rc, const char *hint,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -295,7 +304,8 @@ static void key_expect(const struct key *k, char *buf, size_t size, const char *
 		format_size(k->min, lo, sizeof(lo));
 		format_size(k->max, hi, sizeof(hi));
 		snprintf(buf, size, "bytes (%s..%s)", lo, hi);
-		*hint = "a whole number of bytes; the suffix K, M or G (also KiB, MiB, GiB; powers of 1024) is accepted";
+		*hint = "a whole number of bytes; the suffix K, M or G (also KiB, MiB, GiB; powers of 1024) is "
+			"accepted";
 		break;
 	case K_BOOL:
 		snprintf(buf, size, "true or false (also yes/no, on/off, 1/0)");
@@ -415,7 +425,7 @@ static int url_parse(const char *s, struct url_parts *u)
 			return -EINVAL;
 	end = a + strcspn(a, "/");
 	if (memchr(a, '@', end - a))
-		return -EINVAL;             /* credentials belong in token_file */
+		return -EINVAL; /* credentials belong in token_file */
 	if (*a == '[') {
 		host = a + 1;
 		host_end = memchr(host, ']', end - host);
@@ -506,8 +516,8 @@ static int pattern_add(struct loader *l, const char *where, const char *v, int l
 	char **list;
 
 	if (c->ncommand_allow >= CONFIG_MAX_PATTERNS)
-		return fail(l->err, -EINVAL, "join patterns with '|'", "%s: more than %d command_allow patterns",
-			    where, CONFIG_MAX_PATTERNS);
+		return fail(l->err, -EINVAL, "join patterns with '|'", "%s: more than %d command_allow patterns", where,
+			    CONFIG_MAX_PATTERNS);
 	if (!*v)
 		return fail(l->err, -EINVAL, "remove the line, or give a pattern that matches whole commands",
 			    "%s: empty command_allow pattern", where);
@@ -536,8 +546,9 @@ static int key_set(struct loader *l, int i, const char *where, const char *v, in
 			    CONFIG_MAX_VALUE);
 	for (size_t j = 0; j < len; j++)
 		if (((unsigned char)v[j] < 0x20 && v[j] != '\t') || v[j] == 0x7f)
-			return fail(l->err, -EINVAL, NULL, "%s: bad value for %s: control character 0x%02x at offset %zu",
-				    where, k->name, (unsigned char)v[j], j);
+			return fail(l->err, -EINVAL, NULL,
+				    "%s: bad value for %s: control character 0x%02x at offset %zu", where, k->name,
+				    (unsigned char)v[j], j);
 
 	switch (k->type) {
 	case K_URL:
@@ -555,7 +566,8 @@ static int key_set(struct loader *l, int i, const char *where, const char *v, in
 		return set_string(str_field(l->c, k), v) < 0 ? fail_nomem(l->err) : 0;
 	case K_PATH:
 		if (!*v)
-			return fail(l->err, -EINVAL, NULL, "%s: %s needs a value (default %s)", where, k->name, k->def_str);
+			return fail(l->err, -EINVAL, NULL, "%s: %s needs a value (default %s)", where, k->name,
+				    k->def_str);
 		return set_string(str_field(l->c, k), v) < 0 ? fail_nomem(l->err) : 0;
 	case K_OPTPATH:
 		if (!*v) {
@@ -672,7 +684,8 @@ static int parse_line(struct loader *l, char *line, int lineno)
 		return fail(l->err, -EINVAL, "keep one of them", "%s: %s set twice (first at line %d)", where,
 			    keys[i].name, l->line[i]);
 	if (value_extract(val, keys[i].type == K_PATTERN, &val, &why) < 0)
-		return fail(l->err, -EINVAL, "a quoted value is \"...\", with \\\" for a quote and \\\\ for a backslash",
+		return fail(l->err, -EINVAL,
+			    "a quoted value is \"...\", with \\\" for a quote and \\\\ for a backslash",
 			    "%s: bad value for %s: %s", where, keys[i].name, why);
 	l->src[i] = SRC_FILE;
 	l->line[i] = lineno;
@@ -686,7 +699,7 @@ static int parse_file_text(struct loader *l, const char *text, size_t len)
 	int lineno = 0, rc;
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		pos = 3;                             /* a UTF-8 byte order mark */
+		pos = 3; /* a UTF-8 byte order mark */
 	while (pos < len) {
 		const char *s = text + pos;
 		const char *nl = memchr(s, '\n', len - pos);
@@ -855,8 +868,7 @@ static int add_warning(struct config *c, const char *text)
 static int compile_patterns(struct loader *l)
 {
 	struct config *c = l->c;
-	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED |
-			PCRE2_DOLLAR_ENDONLY;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOLLAR_ENDONLY;
 
 	if (!c->ncommand_allow)
 		return 0;
@@ -878,7 +890,8 @@ static int compile_patterns(struct loader *l)
 		else
 			snprintf(where, sizeof(where), "%s:%d", l->name, l->pat_line[i]);
 		pcre2_get_error_message(code, msg, sizeof(msg));
-		return fail(l->err, -EINVAL, "PCRE2 syntax (man pcre2pattern); the pattern must match the whole command",
+		return fail(l->err, -EINVAL,
+			    "PCRE2 syntax (man pcre2pattern); the pattern must match the whole command",
 			    "%s: bad command_allow pattern '%.80s': %s at offset %zu", where, pat, (char *)msg,
 			    (size_t)off);
 	}
@@ -899,7 +912,8 @@ static int check_all(struct loader *l)
 				    "agent_id: cannot tell the host name for the default");
 		return fail(l->err, -EINVAL, "set agent_id in agent.conf or DIAGAGENT_AGENT_ID",
 			    "agent_id: the host name '%.64s' is not a valid agent id: expected 1..%d characters of "
-			    "A-Z a-z 0-9 . _ -", c->agent_id, AGENT_ID_MAX);
+			    "A-Z a-z 0-9 . _ -",
+			    c->agent_id, AGENT_ID_MAX);
 	}
 	if (!c->client_cert != !c->client_key) {
 		key_where(l, c->client_cert ? cert : key, where, sizeof(where));
@@ -959,8 +973,8 @@ void config_init(struct config *c)
 	c->agent_id = strdup(host);
 }
 
-static int load(struct config *c, const char *name, const char *text, size_t len, bool env,
-		char *const *envp, struct config_error *err)
+static int load(struct config *c, const char *name, const char *text, size_t len, bool env, char *const *envp,
+		struct config_error *err)
 {
 	struct loader l;
 	int rc;
@@ -1011,8 +1025,7 @@ int config_load(struct config *c, const char *path, char *const *envp, struct co
 	return rc;
 }
 
-int config_parse_text(struct config *c, const char *text, size_t len, const char *name,
-		      struct config_error *err)
+int config_parse_text(struct config *c, const char *text, size_t len, const char *name, struct config_error *err)
 {
 	return load(c, name, text ? text : "", text ? len : 0, false, NULL, err);
 }
@@ -1033,7 +1046,8 @@ int config_read_token(const struct config *c, char **token, struct config_error 
 		rc = -errno;
 		return fail(err, rc,
 			    rc == -ENOENT ? "put the agent's bearer token in it, mode 0600 (or set token_file)" :
-			    rc == -EACCES ? "run as root, or as the user the agent runs as" : NULL,
+			    rc == -EACCES ? "run as root, or as the user the agent runs as" :
+					    NULL,
 			    "cannot open token file '%s': %s", path, strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
@@ -1048,8 +1062,7 @@ int config_read_token(const struct config *c, char **token, struct config_error 
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
 		snprintf(hint, sizeof(hint), "chmod 600 %s", path);
 		rc = fail(err, -EPERM, hint, "token file '%s' is %s by group or others (mode %04o)", path,
-			  st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable",
-			  (unsigned)(st.st_mode & 07777));
+			  st.st_mode & (S_IRGRP | S_IROTH) ? "readable" : "writable", (unsigned)(st.st_mode & 07777));
 		goto cleanup;
 	}
 	for (;;) {
@@ -1079,8 +1092,8 @@ int config_read_token(const struct config *c, char **token, struct config_error 
 	while (end > start && isspace((unsigned char)buf[end - 1]))
 		end--;
 	if (start == end) {
-		rc = fail(err, -EINVAL, "put the agent's bearer token on its first line",
-			  "token file '%s' is empty", path);
+		rc = fail(err, -EINVAL, "put the agent's bearer token on its first line", "token file '%s' is empty",
+			  path);
 		goto cleanup;
 	}
 	for (size_t i = start; i < end; i++) {
@@ -1193,7 +1206,8 @@ void config_print(const struct config *c, FILE *out)
 			fprintf(out, "%s = %lld\n", k->name, num_value(c, k));
 			break;
 		case K_BOOL:
-			fprintf(out, "%s = %s\n", k->name, *(const bool *)((const char *)c + k->off) ? "true" : "false");
+			fprintf(out, "%s = %s\n", k->name,
+				*(const bool *)((const char *)c + k->off) ? "true" : "false");
 			break;
 		case K_LEVEL:
 			fprintf(out, "%s = %s\n", k->name, config_log_level_name(c->log_level));
@@ -1224,7 +1238,9 @@ void config_release(struct config *c)
 
 int config_check_files(const struct config *c, struct config_error *err)
 {
-	const struct { const char *key, *path, *hint; } files[] = {
+	const struct {
+		const char *key, *path, *hint;
+	} files[] = {
 		{ "ca_file", c->ca_file, "ca_file is the PEM bundle of the CA that signed the server's certificate" },
 		{ "client_cert", c->client_cert, "client_cert is this agent's PEM certificate for mutual TLS" },
 		{ "client_key", c->client_key, "client_key is the PEM private key of client_cert" },

@@ -30,50 +30,50 @@
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 #define CONFIG_DEFAULT_PATH "/etc/diagagent/agent.conf"
-#define CONFIG_MAX_PATTERNS 256   /* command_allow entries at most */
-#define CONFIG_MAX_LINE 4096      /* longest line of agent.conf */
+#define CONFIG_MAX_PATTERNS 256	 /* command_allow entries at most */
+#define CONFIG_MAX_LINE	    4096 /* longest line of agent.conf */
 
 struct config {
-	char *server_url;            /* http:// or https://; no trailing '/' kept */
-	char *agent_id;              /* [A-Za-z0-9._-]{1,128}; default: the host name */
+	char *server_url; /* http:// or https://; no trailing '/' kept */
+	char *agent_id;	  /* [A-Za-z0-9._-]{1,128}; default: the host name */
 	char *token_file;
-	char *ca_file;               /* NULL: the system's roots */
-	char *client_cert;           /* NULL: none; cert and key go together */
+	char *ca_file;	   /* NULL: the system's roots */
+	char *client_cert; /* NULL: none; cert and key go together */
 	char *client_key;
-	int poll_interval;           /* seconds, 1..86400, default 10 */
-	int heartbeat_interval;      /* 1..86400, default 60 */
-	int max_backoff;             /* 1..86400, default 300 */
-	int http_timeout;            /* 1..3600, default 15 */
-	int connect_timeout;         /* 1..3600, default 5 */
-	int kill_grace;              /* 1..300, default 5: bpftrace needs a moment to print its maps */
-	int shutdown_grace;          /* 0..3600, default 10 */
-	char *spool_dir;             /* default /var/lib/diagagent */
-	long outbox_max_results;     /* 1..10000000, default 10000 */
-	long long outbox_max_bytes;  /* 1 MiB..1 TiB, default 256 MiB */
-	int results_batch;           /* results per POST, 1..10000, default 50 */
+	int poll_interval;	       /* seconds, 1..86400, default 10 */
+	int heartbeat_interval;	       /* 1..86400, default 60 */
+	int max_backoff;	       /* 1..86400, default 300 */
+	int http_timeout;	       /* 1..3600, default 15 */
+	int connect_timeout;	       /* 1..3600, default 5 */
+	int kill_grace;		       /* 1..300, default 5: bpftrace needs a moment to print its maps */
+	int shutdown_grace;	       /* 0..3600, default 10 */
+	char *spool_dir;	       /* default /var/lib/diagagent */
+	long outbox_max_results;       /* 1..10000000, default 10000 */
+	long long outbox_max_bytes;    /* 1 MiB..1 TiB, default 256 MiB */
+	int results_batch;	       /* results per POST, 1..10000, default 50 */
 	long long results_batch_bytes; /* bytes per POST, 64 KiB..1 GiB, default 4 MiB */
-	int max_concurrent_jobs;     /* 1..64, default 4 */
-	int max_queued_jobs;         /* jobs waiting to start, 1..100000, default 1000 */
-	int max_trace_duration;      /* 1..86400, default 600 */
-	int max_command_timeout;     /* 1..86400, default 300 */
-	long max_events;             /* 1..10000000, default 10000 */
-	long max_output_bytes;       /* 1 KiB..64 MiB, default 64 KiB */
-	bool allow_commands;         /* default false */
-	char **command_allow;        /* pattern texts, ncommand_allow of them */
+	int max_concurrent_jobs;       /* 1..64, default 4 */
+	int max_queued_jobs;	       /* jobs waiting to start, 1..100000, default 1000 */
+	int max_trace_duration;	       /* 1..86400, default 600 */
+	int max_command_timeout;       /* 1..86400, default 300 */
+	long max_events;	       /* 1..10000000, default 10000 */
+	long max_output_bytes;	       /* 1 KiB..64 MiB, default 64 KiB */
+	bool allow_commands;	       /* default false */
+	char **command_allow;	       /* pattern texts, ncommand_allow of them */
 	int ncommand_allow;
-	void **command_re;           /* compiled pcre2_code *, one per pattern */
-	bool allow_raw_programs;     /* default false */
-	enum log_level log_level;    /* default LOG_INFO */
-	char *path;                  /* the file loaded; NULL when none */
-	char *warnings;              /* newline-separated warnings ("server_url uses
+	void **command_re;	  /* compiled pcre2_code *, one per pattern */
+	bool allow_raw_programs;  /* default false */
+	enum log_level log_level; /* default LOG_INFO */
+	char *path;		  /* the file loaded; NULL when none */
+	char *warnings;		  /* newline-separated warnings ("server_url uses
 	                                plain http: ..."); NULL when none */
 };
 
 /* Where loading failed: "agent.conf:12: unknown key 'pol_interval'" and
  * "did you mean 'poll_interval'?". */
 struct config_error {
-	char msg[512];               /* one line, starting with FILE:LINE: or the variable name */
-	char hint[256];              /* "" when there is none */
+	char msg[512];	/* one line, starting with FILE:LINE: or the variable name */
+	char hint[256]; /* "" when there is none */
 };
 
 /* Fill c with every default (agent_id: the host name, which config_load()
@@ -93,8 +93,7 @@ int config_load(struct config *c, const char *path, char *const *envp, struct co
 /* The same on text already in memory (for tests and the fuzzer); name is
  * used in messages instead of a file name (NULL: "(text)"). No environment
  * is applied; c->path is left alone. */
-int config_parse_text(struct config *c, const char *text, size_t len, const char *name,
-		      struct config_error *err);
+int config_parse_text(struct config *c, const char *text, size_t len, const char *name, struct config_error *err);
 
 /* Read the bearer token from c->token_file: the first line, blanks
  * trimmed. Refused (-EPERM) when the file is readable or writable by group

@@ -152,8 +152,8 @@ static int setup(struct ctl *c, struct ctl_req *r, const json_t *body)
 	CURL *e = r->easy;
 	bool fail = false;
 
-	if ((size_t)snprintf(url, sizeof(url), "%s/api/v1/agents/%s/%s", c->base, c->agent_id,
-			     kind_names[r->kind]) >= sizeof(url))
+	if ((size_t)snprintf(url, sizeof(url), "%s/api/v1/agents/%s/%s", c->base, c->agent_id, kind_names[r->kind]) >=
+	    sizeof(url))
 		return -ENAMETOOLONG;
 	r->headers = curl_slist_append(NULL, c->auth_header);
 	r->headers = r->headers ? curl_slist_append(r->headers, "Accept: application/json") : NULL;

@@ -24,11 +24,11 @@
 enum ctl_kind { CTL_HEARTBEAT, CTL_JOBS, CTL_RESULTS, CTL_NKINDS };
 
 struct ctl_reply {
-	bool ok;               /* the exchange completed: status is the server's */
-	long status;           /* HTTP status, 0 when !ok */
-	const char *body;      /* the reply body (NUL-terminated), valid during the callback */
+	bool ok;	  /* the exchange completed: status is the server's */
+	long status;	  /* HTTP status, 0 when !ok */
+	const char *body; /* the reply body (NUL-terminated), valid during the callback */
 	size_t len;
-	char error[256];       /* !ok: one line, e.g. "cannot connect to 127.0.0.1:8080: Connection refused" */
+	char error[256]; /* !ok: one line, e.g. "cannot connect to 127.0.0.1:8080: Connection refused" */
 };
 
 typedef void (*ctl_done_fn)(void *ud, enum ctl_kind kind, const struct ctl_reply *reply);

@@ -23,7 +23,7 @@ struct diagjob {
 	struct trace_opts topts;
 	struct tracejob *trace;
 	struct diag *diag;
-	char *args[PRESET_NARGS];        /* $2..$9 as text */
+	char *args[PRESET_NARGS]; /* $2..$9 as text */
 	char cgroup[4096];
 	bool snapshots, maps_seen, replay;
 	struct diag_fdsnap start, end;
@@ -38,8 +38,9 @@ int diagjob_preset(const char *name, const struct caps *c, struct preset **out, 
 	};
 
 	if (c->tracefs.state != CAPS_YES) {
-		snprintf(err, size, "tracefs is not mounted (hint: run scripts/setup-host, or mount -t tracefs nodev "
-				    "/sys/kernel/tracing)");
+		snprintf(err, size,
+			 "tracefs is not mounted (hint: run scripts/setup-host, or mount -t tracefs nodev "
+			 "/sys/kernel/tracing)");
 		return -ENODEV;
 	}
 	return preset_load(name, &h, out, err, size);
@@ -163,11 +164,19 @@ fail:
 static struct tracejob_spec trace_spec(struct diagjob *j)
 {
 	struct tracejob_spec ts = {
-		.cg = &j->cg, .opts = &j->topts, .bpftrace = j->spec.caps->bpftrace.path,
+		.cg = &j->cg,
+		.opts = &j->topts,
+		.bpftrace = j->spec.caps->bpftrace.path,
 		.bpftrace_minor = j->spec.caps->bpftrace.minor,
 		.kill_grace_ms = j->spec.kill_grace_ms,
-		.raw_out = j->spec.raw_out, .on_attached = on_attached, .on_event = on_event, .on_done = on_done,
-		.on_map = on_map, .on_other = on_other, .ud = j, .args = j->args,
+		.raw_out = j->spec.raw_out,
+		.on_attached = on_attached,
+		.on_event = on_event,
+		.on_done = on_done,
+		.on_map = on_map,
+		.on_other = on_other,
+		.ud = j,
+		.args = j->args,
 	};
 
 	return ts;
@@ -257,7 +266,8 @@ static void check_next(struct diagjob *j, json_t *report)
 
 	memset(&none, 0, sizeof(none));
 	compile_env(j->spec.caps, &none, &env);
-	json_array_foreach(json_object_get(report, "issues"), i, is) {
+	json_array_foreach(json_object_get(report, "issues"), i, is)
+	{
 		json_t *next = json_object_get(is, "next");
 		const char *spec = json_string_value(json_object_get(next, "spec"));
 		char target[256], lib[4096], why[512];
@@ -265,7 +275,8 @@ static void check_next(struct diagjob *j, json_t *report)
 
 		if (!spec)
 			continue;
-		if (suggest_target(spec, &env, target, sizeof(target), &type, lib, sizeof(lib), why, sizeof(why)) == 0) {
+		if (suggest_target(spec, &env, target, sizeof(target), &type, lib, sizeof(lib), why, sizeof(why)) ==
+		    0) {
 			json_object_set_new(next, "runs_here", json_true());
 		} else {
 			json_object_set_new(next, "runs_here", json_false());

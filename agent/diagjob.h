@@ -21,11 +21,11 @@
 #include "parser/diag.h"
 
 struct diagjob_spec {
-	const char *preset;            /* its name */
-	struct diag_opts opts;         /* duration, pid, cgroup, thresholds (copied) */
-	const struct caps *caps;       /* this host (borrowed) */
-	int kill_grace_ms;             /* SIGINT -> SIGKILL at the end (and the detach time: tracejob) */
-	const char *raw_out;           /* also save bpftrace's output here; NULL: no */
+	const char *preset;	 /* its name */
+	struct diag_opts opts;	 /* duration, pid, cgroup, thresholds (copied) */
+	const struct caps *caps; /* this host (borrowed) */
+	int kill_grace_ms;	 /* SIGINT -> SIGKILL at the end (and the detach time: tracejob) */
+	const char *raw_out;	 /* also save bpftrace's output here; NULL: no */
 	void (*on_attached)(void *ud, int probes);
 	void (*on_done)(void *ud);
 	void *ud;

@@ -96,8 +96,8 @@ static int take_id(struct job_req *j, const json_t *job)
 }
 
 /* An optional whole number in lo..hi; def when absent. */
-static int take_int(struct job_req *j, const json_t *obj, const char *key, long long lo, long long hi,
-		    long long def, const char *what, long long *out)
+static int take_int(struct job_req *j, const json_t *obj, const char *key, long long lo, long long hi, long long def,
+		    const char *what, long long *out)
 {
 	json_t *v = json_object_get(obj, key);
 	double d = json_real_value(v);
@@ -175,8 +175,9 @@ static int take_time(struct job_req *j, const json_t *job, const char *key, uint
 	if (json_is_string(v) && units_ns(json_string_value(v), 1000000, out) == 0 && *out > 0 &&
 	    *out <= 3600000000000ULL)
 		return 0;
-	return reject(j, "'%s' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" or \"10ms\"",
-		      key);
+	return reject(
+		j, "'%s' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" or \"10ms\"",
+		key);
 }
 
 static void decode_diagnostic(struct job_req *j, const json_t *job, const struct config *cfg)
@@ -184,7 +185,8 @@ static void decode_diagnostic(struct job_req *j, const json_t *job, const struct
 	json_t *f = json_object_get(job, "filters");
 	const char *preset, *cgroup, *fcgroup;
 	long long dur, pid, fpid, v;
-	int def_dur = JOBS_DEFAULT_DIAGNOSIS < cfg->max_trace_duration ? JOBS_DEFAULT_DIAGNOSIS : cfg->max_trace_duration;
+	int def_dur = JOBS_DEFAULT_DIAGNOSIS < cfg->max_trace_duration ? JOBS_DEFAULT_DIAGNOSIS :
+									 cfg->max_trace_duration;
 	bool known = false;
 
 	diag_opts_init(&j->diag);
@@ -274,13 +276,13 @@ static void decode_suggestion(struct job_req *j, const json_t *job)
 static const struct {
 	const char *name;
 	enum spec_type type;
-	bool library;      /* a library is required */
+	bool library; /* a library is required */
 } probe_types[] = {
-	{ "kprobe", SPEC_ENTRY, false },    { "p", SPEC_ENTRY, false },
-	{ "kretprobe", SPEC_RETURN, false }, { "r", SPEC_RETURN, false },
+	{ "kprobe", SPEC_ENTRY, false },	  { "p", SPEC_ENTRY, false },
+	{ "kretprobe", SPEC_RETURN, false },	  { "r", SPEC_RETURN, false },
 	{ "tracepoint", SPEC_TRACEPOINT, false }, { "t", SPEC_TRACEPOINT, false },
-	{ "uprobe", SPEC_ENTRY, true },     { "u", SPEC_ENTRY, true },
-	{ "uretprobe", SPEC_RETURN, true }, { "usdt", SPEC_USDT, true },
+	{ "uprobe", SPEC_ENTRY, true },		  { "u", SPEC_ENTRY, true },
+	{ "uretprobe", SPEC_RETURN, true },	  { "usdt", SPEC_USDT, true },
 };
 
 static void reject_spec(struct job_req *j, const char *field, const struct spec_error *err)
@@ -308,8 +310,10 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 	while (ti < nt && strcmp(probe_types[ti].name, type) != 0)
 		ti++;
 	if (ti == nt) {
-		reject(j, "'type' is '%s': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), "
-			  "uretprobe or usdt", type);
+		reject(j,
+		       "'type' is '%s': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), "
+		       "uretprobe or usdt",
+		       type);
 		return NULL;
 	}
 	if (probe_types[ti].library && (!library || !*library)) {
@@ -352,7 +356,8 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 		b = spec_builder_filter(b, filter);
 	if (format)
 		b = spec_builder_format(b, format);
-	json_array_foreach(args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		if (!json_is_string(a)) {
 			/* Build only to free the builder, and free
 			 * what it built too: with the values so far matching the
@@ -403,7 +408,8 @@ static void take_filters(struct job_req *j, const json_t *job, const struct conf
 		return;
 	}
 	if (cgroup && cgroup[0] != '/') {
-		reject(j, "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice");
+		reject(j,
+		       "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice");
 		return;
 	}
 	j->opts.pid = pid > 0 ? pid : top_pid;
@@ -428,7 +434,8 @@ static void decode_trace(struct job_req *j, const json_t *job, const struct conf
 		return;
 	if (program) {
 		if (!cfg->allow_raw_programs)
-			reject(j, "raw bpftrace programs are disabled on this agent (allow_raw_programs = false in agent.conf)");
+			reject(j, "raw bpftrace programs are disabled on this agent (allow_raw_programs = false in "
+				  "agent.conf)");
 		else
 			reject(j, "raw bpftrace programs are not supported by this agent version; send a 'spec'");
 		return;
@@ -519,7 +526,8 @@ int jobs_decode(const json_t *batch, const struct config *cfg, void (*on_job)(vo
 				off = (int)size - 1;
 			continue;
 		}
-		json_array_foreach(list, i, v) {
+		json_array_foreach(list, i, v)
+		{
 			struct job_req *j = jobs_decode_one((enum job_kind)k, v, cfg);
 
 			if (j)
@@ -529,7 +537,8 @@ int jobs_decode(const json_t *batch, const struct config *cfg, void (*on_job)(vo
 	list = json_object_get(batch, "cancel");
 	if (list && !json_is_array(list) && !json_is_null(list))
 		snprintf(err + off, size - (size_t)off, "%s'cancel' is not a list: ignored", off ? "; " : "");
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		if (json_is_string(v))
 			on_cancel(ud, json_string_value(v));
 		else if (json_is_integer(v)) {

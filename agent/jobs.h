@@ -21,32 +21,32 @@
 #include "parser/diag.h"
 #include "tracespec/suggest.h"
 
-#define JOBS_MAX_ID 256            /* longest job id accepted */
-#define JOBS_MAX_COMMAND 65536     /* longest command accepted */
-#define JOBS_DEFAULT_DURATION 10
-#define JOBS_DEFAULT_TIMEOUT 30
-#define JOBS_DEFAULT_DIAGNOSIS 30   /* seconds, within max_trace_duration */
+#define JOBS_MAX_ID	       256   /* longest job id accepted */
+#define JOBS_MAX_COMMAND       65536 /* longest command accepted */
+#define JOBS_DEFAULT_DURATION  10
+#define JOBS_DEFAULT_TIMEOUT   30
+#define JOBS_DEFAULT_DIAGNOSIS 30 /* seconds, within max_trace_duration */
 
 enum job_kind { JOB_COMMAND, JOB_TRACE, JOB_SUGGESTION, JOB_DIAGNOSTIC };
 
 struct job_req {
 	char *id;
 	enum job_kind kind;
-	char *error;                 /* non-NULL: rejected, with this reason */
-	json_t *json;                /* the job as received */
+	char *error;  /* non-NULL: rejected, with this reason */
+	json_t *json; /* the job as received */
 	/* commands */
 	char *command;
-	int timeout;                 /* seconds */
+	int timeout; /* seconds */
 	/* traces */
-	struct trace_spec *spec;     /* parsed or built */
-	char *spec_text;             /* canonical text */
-	struct trace_opts opts;      /* filters, duration, max_events */
+	struct trace_spec *spec; /* parsed or built */
+	char *spec_text;	 /* canonical text */
+	struct trace_opts opts;	 /* filters, duration, max_events */
 	/* suggestions */
 	char *query;
-	int max;                     /* most suggestions */
+	int max; /* most suggestions */
 	/* diagnostics */
 	char *preset;
-	struct diag_opts diag;       /* diag.cgroup points into cgroup */
+	struct diag_opts diag; /* diag.cgroup points into cgroup */
 	char *cgroup;
 };
 

@@ -17,10 +17,10 @@ struct entry {
 	char *id;
 	char kind[16];
 	enum ledger_state state;
-	uint64_t order;          /* when it was first recorded */
+	uint64_t order; /* when it was first recorded */
 	time_t updated;
 	int64_t started_ns;
-	json_t *job;             /* only for entries loaded as QUEUED */
+	json_t *job; /* only for entries loaded as QUEUED */
 };
 
 /* Open addressing, linear probing; slots hold entry pointers. */
@@ -104,8 +104,8 @@ static int save(struct ledger *lg, const struct entry *e, const json_t *job)
 {
 	char name[32], *text;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "id", e->id, "kind", e->kind, "state",
-			      state_names[e->state], "order", (json_int_t)e->order, "updated",
-			      (json_int_t)e->updated, "started_ns", (json_int_t)e->started_ns);
+			      state_names[e->state], "order", (json_int_t)e->order, "updated", (json_int_t)e->updated,
+			      "started_ns", (json_int_t)e->started_ns);
 	int rc;
 
 	if (!o)
@@ -144,8 +144,9 @@ static void load_file(struct ledger *lg, const char *name)
 
 	if (rc == 0)
 		o = json_loadb(data, len, 0, &jerr);
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:I}", "id", &id, "kind", &kind, "state", &state,
-			      "order", &order, "updated", &updated, "started_ns", &started) < 0 ||
+	if (!o ||
+	    json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:I}", "id", &id, "kind", &kind, "state", &state, "order", &order,
+			"updated", &updated, "started_ns", &started) < 0 ||
 	    parse_state(state) == LEDGER_NONE) {
 		log_warn("ledger: removed unreadable entry %s", name);
 		spool_remove(lg->dirfd, name);
@@ -243,8 +244,8 @@ enum ledger_state ledger_state(const struct ledger *lg, const char *id)
 	return e ? e->state : LEDGER_NONE;
 }
 
-int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const char *kind,
-	       const json_t *job, int64_t started_ns)
+int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const char *kind, const json_t *job,
+	       int64_t started_ns)
 {
 	struct entry *e = lookup(lg, id);
 	bool fresh = !e;
@@ -314,8 +315,7 @@ static int cmp_order(const void *a, const void *b)
 }
 
 void ledger_foreach(const struct ledger *lg, enum ledger_state state,
-		    void (*fn)(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns),
-		    void *ud)
+		    void (*fn)(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns), void *ud)
 {
 	struct entry **list = calloc(lg->count + 1, sizeof(*list));
 	size_t n = 0;

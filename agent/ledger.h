@@ -18,9 +18,9 @@
 
 #include <jansson.h>
 
-#define LEDGER_KEEP_S (24 * 3600)
-#define LEDGER_MAX_ENTRIES 200000   /* past this, done entries are forgotten early */
-#define LEDGER_MAX_FILE (16 * 1024 * 1024)
+#define LEDGER_KEEP_S	   (24 * 3600)
+#define LEDGER_MAX_ENTRIES 200000 /* past this, done entries are forgotten early */
+#define LEDGER_MAX_FILE	   (16 * 1024 * 1024)
 
 enum ledger_state { LEDGER_NONE = 0, LEDGER_QUEUED, LEDGER_RUNNING, LEDGER_DONE };
 
@@ -39,8 +39,8 @@ enum ledger_state ledger_state(const struct ledger *lg, const char *id);
  * ("trace", "command", ...); job is the job's JSON, kept for LEDGER_QUEUED
  * only (NULL otherwise). started_ns is the start time for LEDGER_RUNNING.
  * Returns 0 or a negative errno. */
-int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const char *kind,
-	       const json_t *job, int64_t started_ns);
+int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const char *kind, const json_t *job,
+	       int64_t started_ns);
 
 /* Forget done entries older than LEDGER_KEEP_S at time now. */
 void ledger_prune(struct ledger *lg, time_t now);
@@ -49,8 +49,7 @@ void ledger_prune(struct ledger *lg, time_t now);
  * recorded: calls fn for each with its id, kind, job JSON (QUEUED) and
  * start time (RUNNING). For start-up recovery. */
 void ledger_foreach(const struct ledger *lg, enum ledger_state state,
-		    void (*fn)(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns),
-		    void *ud);
+		    void (*fn)(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns), void *ud);
 
 /* Number of ids remembered. */
 size_t ledger_count(const struct ledger *lg);

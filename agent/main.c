@@ -6,24 +6,17 @@
 #include "agent/cli.h"
 
 static const struct cli_command *const commands[] = {
-	&cli_caps,
-	&cli_config,
-	&cli_diagnose,
-	&cli_run,
-	&cli_script,
-	&cli_suggest,
-	&cli_trace,
+	&cli_caps, &cli_config, &cli_diagnose, &cli_run, &cli_script, &cli_suggest, &cli_trace,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: diagagent [--version] [--help] COMMAND [ARGS]\n"
-		"\n"
-		"Trace a live Linux host on demand with bpftrace, from BCC trace.py-style specs.\n"
-		"\n"
-		"commands:\n");
+	fprintf(out, "usage: diagagent [--version] [--help] COMMAND [ARGS]\n"
+		     "\n"
+		     "Trace a live Linux host on demand with bpftrace, from BCC trace.py-style specs.\n"
+		     "\n"
+		     "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const char *nl = strchr(commands[i]->summary, '\n');
 		int len = nl ? (int)(nl - commands[i]->summary) : (int)strlen(commands[i]->summary);
@@ -31,12 +24,11 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %.*s\n", commands[i]->name, len, commands[i]->summary);
 	}
 	fprintf(out, "  %-10s %s\n", "help", "Show the help of a command");
-	fprintf(out,
-		"\n"
-		"exit codes: 0 success, 1 failure while running, 2 bad usage or input,\n"
-		"            3 the host cannot do it (missing capability, not root)\n"
-		"\n"
-		"See 'diagagent help COMMAND' for a command's options and examples.\n");
+	fprintf(out, "\n"
+		     "exit codes: 0 success, 1 failure while running, 2 bad usage or input,\n"
+		     "            3 the host cannot do it (missing capability, not root)\n"
+		     "\n"
+		     "See 'diagagent help COMMAND' for a command's options and examples.\n");
 }
 
 static const struct cli_command *find_command(const char *name)

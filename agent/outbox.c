@@ -82,8 +82,8 @@ static void save_dropped(struct outbox *ob)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%llu\n", ob->dropped);
-	int rc = ob->dropped ? spool_write(ob->dirfd, DROPPED_FILE, buf, (size_t)n)
-			     : spool_remove(ob->dirfd, DROPPED_FILE);
+	int rc = ob->dropped ? spool_write(ob->dirfd, DROPPED_FILE, buf, (size_t)n) :
+			       spool_remove(ob->dirfd, DROPPED_FILE);
 
 	if (rc < 0)
 		log_warn("outbox: cannot record the dropped count: %s", strerror(-rc));
@@ -324,7 +324,9 @@ json_t *outbox_batch(struct outbox *ob, size_t max_n, long long max_bytes, uint6
 		free(data);
 		if (!r || !json_is_object(r)) {
 			log_warn("outbox: dropped unreadable result file %s: %s", name,
-				 rc < 0 ? strerror(-rc) : r ? "not an object" : jerr.text);
+				 rc < 0 ? strerror(-rc) :
+				 r	? "not an object" :
+					  jerr.text);
 			json_decref(r);
 			drop_at(ob, i);
 			save_dropped(ob);

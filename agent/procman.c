@@ -14,52 +14,52 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK           (64 * 1024)   /* one read() */
-#define FD_BUDGET       (1024 * 1024) /* bytes per pipe per dispatch: no child starves the others */
-#define CHECK_MS        100           /* reap check while nothing else is due */
-#define CHECK_SOON_MS   10            /* ... when an exit is expected (pipes closed, SIGKILL sent) */
-#define CHECK_NOW_MS    1             /* ... in the first NOW_MS of that: the zombie is due any moment */
-#define NOW_MS          20
-#define SOON_MS         1000          /* after this long, back to CHECK_MS */
-#define DRAIN_MS        200           /* pipes kept open by others after the child exited */
-#define KILL_WAIT_MS    2000          /* procman_kill_all(): bounded reap */
-#define PID_DIGITS      20
+#define CHUNK	      (64 * 1024)   /* one read() */
+#define FD_BUDGET     (1024 * 1024) /* bytes per pipe per dispatch: no child starves the others */
+#define CHECK_MS      100	    /* reap check while nothing else is due */
+#define CHECK_SOON_MS 10	    /* ... when an exit is expected (pipes closed, SIGKILL sent) */
+#define CHECK_NOW_MS  1		    /* ... in the first NOW_MS of that: the zombie is due any moment */
+#define NOW_MS	      20
+#define SOON_MS	      1000 /* after this long, back to CHECK_MS */
+#define DRAIN_MS      200  /* pipes kept open by others after the child exited */
+#define KILL_WAIT_MS  2000 /* procman_kill_all(): bounded reap */
+#define PID_DIGITS    20
 
 struct proc {
 	struct procman *pm;
 	struct proc *next;
-	pid_t pid;                /* also the process group id */
-	int fd[2];                /* read ends of stdout, stderr; -1 once closed */
+	pid_t pid; /* also the process group id */
+	int fd[2]; /* read ends of stdout, stderr; -1 once closed */
 	void (*on_output)(void *ud, struct proc *p, int fd, const char *buf, size_t len);
 	void (*on_exit)(void *ud, struct proc *p, int status);
 	void *ud;
 
-	int64_t deadline_ms;      /* INT64_MAX: none */
+	int64_t deadline_ms; /* INT64_MAX: none */
 	int deadline_sig, deadline_grace;
-	bool stopping;            /* procman_stop() ran: sig was sent */
-	int stop_sig;             /* that signal, sent again every RESEND_MS until the kill */
+	bool stopping; /* procman_stop() ran: sig was sent */
+	int stop_sig;  /* that signal, sent again every RESEND_MS until the kill */
 	int64_t resend_ms;
-	int resend_every;                 /* ms; 0: RESEND_MS */
-	int64_t kill_ms;          /* SIGKILL to the group at this time; INT64_MAX: none */
-	bool killed;              /* SIGKILL was sent */
+	int resend_every; /* ms; 0: RESEND_MS */
+	int64_t kill_ms;  /* SIGKILL to the group at this time; INT64_MAX: none */
+	bool killed;	  /* SIGKILL was sent */
 
-	int64_t expect_ms;        /* when the pipes closed or SIGKILL went out; 0: not yet */
-	bool exited;              /* the child is a zombie (seen with WNOWAIT), not yet reaped */
+	int64_t expect_ms; /* when the pipes closed or SIGKILL went out; 0: not yet */
+	bool exited;	   /* the child is a zombie (seen with WNOWAIT), not yet reaped */
 	int64_t exited_ms;
-	bool lost;                /* reaped, by us or behind our back: never signal the pid again */
-	bool reaped;              /* by us: code holds the status */
+	bool lost;   /* reaped, by us or behind our back: never signal the pid again */
+	bool reaped; /* by us: code holds the status */
 	int code;
-	bool done;                /* reaped or abandoned: no more callbacks, free at the next sweep */
+	bool done; /* reaped or abandoned: no more callbacks, free at the next sweep */
 };
 
 struct procman {
 	struct proc *head;
-	char *buf;                /* CHUNK bytes, shared by every read */
-	int busy;                 /* > 0 while a dispatch or kill_all walks the list: free later */
-	int in_output;            /* > 0 inside on_output: buf is in use */
-	struct pollfd *pfds;      /* procman_run()'s poll set */
+	char *buf;	     /* CHUNK bytes, shared by every read */
+	int busy;	     /* > 0 while a dispatch or kill_all walks the list: free later */
+	int in_output;	     /* > 0 inside on_output: buf is in use */
+	struct pollfd *pfds; /* procman_run()'s poll set */
 	int npfds;
-	int batch_ms;             /* procman_run() naps this long after reading output */
+	int batch_ms; /* procman_run() naps this long after reading output */
 };
 
 #define RESEND_MS 1000 /* a stop signal is repeated this often until the kill */
@@ -184,9 +184,9 @@ static size_t format_pid(char *buf, long v)
 
 /* Everything the child needs, allocated before fork so the child only copies. */
 struct launch {
-	char **argv;       /* argv with the placeholder args pointing into slots */
-	char **slot;       /* per arg: NULL, or a buffer for the substituted arg */
-	char **envp;       /* NULL: inherit environ */
+	char **argv; /* argv with the placeholder args pointing into slots */
+	char **slot; /* per arg: NULL, or a buffer for the substituted arg */
+	char **envp; /* NULL: inherit environ */
 	const char *ph;
 	size_t ph_len;
 	int argc;
@@ -360,8 +360,7 @@ static void child_exec(struct launch *l, pid_t parent, int null_fd, int out_fd, 
 	null_fd = raise_fd(null_fd, err_fd);
 	out_fd = raise_fd(out_fd, err_fd);
 	errout_fd = raise_fd(errout_fd, err_fd);
-	if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-	    dup2(errout_fd, STDERR_FILENO) < 0)
+	if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 || dup2(errout_fd, STDERR_FILENO) < 0)
 		child_fail(err_fd, errno);
 	err_fd = close_inherited(err_fd);
 

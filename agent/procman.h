@@ -39,8 +39,8 @@ struct procman;
 struct proc;
 
 struct proc_spec {
-	char *const *argv;          /* argv[0] is searched in PATH */
-	char *const *env;           /* extra "NAME=value" entries added to our environment; NULL */
+	char *const *argv; /* argv[0] is searched in PATH */
+	char *const *env;  /* extra "NAME=value" entries added to our environment; NULL */
 	/* Output as it arrives; fd is 1 or 2. Bytes are only valid during the call. */
 	void (*on_output)(void *ud, struct proc *p, int fd, const char *buf, size_t len);
 	/* The child was reaped: exit code, or 128+signal; called exactly once. */

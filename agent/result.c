@@ -47,8 +47,7 @@ json_t *result_set_status(json_t *r, const char *status, const char *fmt, ...)
 	return r;
 }
 
-json_t *result_new_final(const char *id, const char *kind, int64_t started_ns, const char *status,
-			 const char *fmt, ...)
+json_t *result_new_final(const char *id, const char *kind, int64_t started_ns, const char *status, const char *fmt, ...)
 {
 	json_t *r = json_object();
 	int64_t now = result_now_ns();

@@ -12,11 +12,11 @@
 #include <stddef.h>
 
 struct runcmd_result {
-	char *out;        /* merged stdout+stderr, NUL-terminated; owned, see runcmd_release() */
-	size_t len;       /* bytes kept in out */
-	bool truncated;   /* output was longer than the cap; the rest was read and dropped */
-	bool timed_out;   /* the deadline passed and the process group was killed */
-	int exit_code;    /* exit status, or 128+signal when killed by a signal */
+	char *out;	/* merged stdout+stderr, NUL-terminated; owned, see runcmd_release() */
+	size_t len;	/* bytes kept in out */
+	bool truncated; /* output was longer than the cap; the rest was read and dropped */
+	bool timed_out; /* the deadline passed and the process group was killed */
+	int exit_code;	/* exit status, or 128+signal when killed by a signal */
 };
 
 /* Run argv[0] (searched in PATH) with argv, wait at most timeout_ms, keep at

@@ -55,7 +55,8 @@ static json_t *read_json(const struct suggest_result *r)
 	for (int i = 0; ok && i < r->nerrnos; i++)
 		ok = json_array_append_new(errnos, json_string(kb_errno_name(r->errnos[i]))) == 0;
 	for (int i = 0; ok && i < r->nfixes; i++)
-		ok = json_array_append_new(fixes, json_pack("{ssss}", "from", r->fixes[i].from, "to", r->fixes[i].to)) == 0;
+		ok = json_array_append_new(fixes,
+					   json_pack("{ssss}", "from", r->fixes[i].from, "to", r->fixes[i].to)) == 0;
 	ok = ok && json_object_set(o, "errnos", errnos) == 0;
 	if (ok && r->syscall[0])
 		ok = put(o, "syscall", json_string(r->syscall));

@@ -61,8 +61,8 @@ static void unescape_octal(const char *in, char *out, size_t size)
 	size_t o = 0;
 
 	while (*in && o + 1 < size) {
-		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' &&
-		    in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' &&
+		    in[3] <= '7') {
 			out[o++] = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
 			in += 4;
 		} else {

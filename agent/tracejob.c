@@ -27,15 +27,15 @@ struct tracejob {
 	pcre2_code *re;
 	pcre2_match_data *md;
 	struct strbuf msg;
-	struct strbuf errbuf;        /* bpftrace's stderr, capped */
-	json_t *events;              /* kept event objects, or NULL */
+	struct strbuf errbuf; /* bpftrace's stderr, capped */
+	json_t *events;	      /* kept event objects, or NULL */
 	long keep_max;
 	char program_path[64];
 	int raw_fd;
 	int64_t mono_to_wall_ns;
 	int64_t started_ms, attached_ms, finished_ms;
-	int64_t deadline_ms;          /* when the current deadline stops bpftrace */
-	int64_t started_at, finished_at;  /* wall clock, ns */
+	int64_t deadline_ms;		 /* when the current deadline stops bpftrace */
+	int64_t started_at, finished_at; /* wall clock, ns */
 	int probes;
 	bool attached, done, stopping, cancelled, killed;
 	int exit_status;
@@ -210,8 +210,8 @@ static int compile_regex(struct tracejob *j, const char *re, char *err, size_t s
 	int code;
 	PCRE2_SIZE off;
 
-	j->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code,
-			      &off, NULL);
+	j->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off,
+			      NULL);
 	if (!j->re) {
 		PCRE2_UCHAR msg[160];
 
@@ -325,7 +325,8 @@ struct tracejob *tracejob_start(struct procman *pm, const struct tracejob_spec *
 	}
 	if (spec->opts->string_size > 64) {
 		snprintf(strlen_env, sizeof(strlen_env), "%s=%d",
-			 spec->bpftrace_minor >= 20 ? "BPFTRACE_MAX_STRLEN" : "BPFTRACE_STRLEN", spec->opts->string_size);
+			 spec->bpftrace_minor >= 20 ? "BPFTRACE_MAX_STRLEN" : "BPFTRACE_STRLEN",
+			 spec->opts->string_size);
 		env[nenv++] = strlen_env;
 	}
 	if (spec->opts->buffer_pages > 0) {
@@ -333,9 +334,14 @@ struct tracejob *tracejob_start(struct procman *pm, const struct tracejob_spec *
 		env[nenv++] = pages_env;
 	}
 	{
-		char *argv[5 + TRACEJOB_MAX_ARGS + 1] = { (char *)spec->bpftrace, "-f", "json", j->program_path, "$PID" };
+		char *argv[5 + TRACEJOB_MAX_ARGS + 1] = { (char *)spec->bpftrace, "-f", "json", j->program_path,
+							  "$PID" };
 		struct proc_spec ps = {
-			.argv = argv, .env = env, .on_output = on_output, .on_exit = on_exit_cb, .ud = j,
+			.argv = argv,
+			.env = env,
+			.on_output = on_output,
+			.on_exit = on_exit_cb,
+			.ud = j,
 			.pid_placeholder = "$PID",
 		};
 		int n = 5;
@@ -463,7 +469,6 @@ static void error_text(const struct tracejob *j, struct strbuf *out)
 		strbuf_add(out, last, last_len);
 }
 
-
 json_t *tracejob_result(struct tracejob *j)
 {
 	const struct event_layout *l = j->spec.cg->layout;
@@ -498,7 +503,8 @@ json_t *tracejob_result(struct tracejob *j)
 				    tracejob_grace_ms(j));
 		else if (strstr(strbuf_str(&j->errbuf), "BPF stack limit"))
 			strbuf_puts(&err, "the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
-					  "for one string read at a syscall's exit, less for more strings) or print fewer strings");
+					  "for one string read at a syscall's exit, less for more strings) or print "
+					  "fewer strings");
 		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
 			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)", j->exit_status - 128,
 				    strsignal(j->exit_status - 128));

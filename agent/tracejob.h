@@ -19,21 +19,21 @@
 #include "parser/scan.h"
 #include "tracespec/codegen.h"
 
-#define TRACEJOB_STDERR_CAP (64 * 1024)    /* bpftrace's stderr kept for the error */
-#define TRACEJOB_DEFAULT_JSON_EVENTS 10000 /* events kept in a result when -M is not set */
-#define TRACEJOB_MAX_ARGS 16               /* positional parameters after $1 */
-#define TRACEJOB_DETACH_MS_PER_PROBE 100   /* bpftrace detaches each probe in ~70 ms after SIGINT */
+#define TRACEJOB_STDERR_CAP	     (64 * 1024) /* bpftrace's stderr kept for the error */
+#define TRACEJOB_DEFAULT_JSON_EVENTS 10000	 /* events kept in a result when -M is not set */
+#define TRACEJOB_MAX_ARGS	     16		 /* positional parameters after $1 */
+#define TRACEJOB_DETACH_MS_PER_PROBE 100	 /* bpftrace detaches each probe in ~70 ms after SIGINT */
 
 struct tracejob_spec {
-	const struct codegen_result *cg;   /* the program and its layout (borrowed) */
-	const struct trace_opts *opts;     /* borrowed */
-	const char *bpftrace;              /* path of bpftrace */
-	int bpftrace_minor;                /* 0.X: picks BPFTRACE_STRLEN or BPFTRACE_MAX_STRLEN */
-	int kill_grace_ms;                 /* SIGINT -> SIGKILL at the end (default 5000) */
-	int startup_timeout_ms;            /* spawn -> attached (default 60000) */
-	const char *raw_out;               /* also save bpftrace's stdout here; NULL: no */
-	bool keep_events;                  /* collect event objects for the result */
-	long keep_max;                     /* most events kept (<= 0: TRACEJOB_DEFAULT_JSON_EVENTS) */
+	const struct codegen_result *cg; /* the program and its layout (borrowed) */
+	const struct trace_opts *opts;	 /* borrowed */
+	const char *bpftrace;		 /* path of bpftrace */
+	int bpftrace_minor;		 /* 0.X: picks BPFTRACE_STRLEN or BPFTRACE_MAX_STRLEN */
+	int kill_grace_ms;		 /* SIGINT -> SIGKILL at the end (default 5000) */
+	int startup_timeout_ms;		 /* spawn -> attached (default 60000) */
+	const char *raw_out;		 /* also save bpftrace's stdout here; NULL: no */
+	bool keep_events;		 /* collect event objects for the result */
+	long keep_max;			 /* most events kept (<= 0: TRACEJOB_DEFAULT_JSON_EVENTS) */
 	/* Called when probes are attached, for each event that passed -f (with
 	 * its rendered message), and once when the job is over. All optional. */
 	void (*on_attached)(void *ud, int probes);

@@ -47,21 +47,36 @@ static int set_string(char **dst, const char *v)
 int traceopts_parse(int argc, char **argv, const struct cli_command *cmd, unsigned flags, struct traceopts *t)
 {
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },       { "tid", required_argument, NULL, 'L' },
-		{ "uid", required_argument, NULL, OPT_UID },   { "name", required_argument, NULL, 'n' },
-		{ "cgroup-path", required_argument, NULL, 'c' }, { "max-events", required_argument, NULL, 'M' },
-		{ "string-size", required_argument, NULL, 'Z' }, { "kernel-stack", no_argument, NULL, 'K' },
-		{ "user-stack", no_argument, NULL, 'U' },      { "address", no_argument, NULL, 'a' },
-		{ "timestamp", no_argument, NULL, 't' },       { "unix-timestamp", no_argument, NULL, 'u' },
-		{ "time", no_argument, NULL, 'T' },            { "print_cpu", no_argument, NULL, 'C' },
-		{ "aggregate", no_argument, NULL, 'A' },       { "msg-filter", required_argument, NULL, 'f' },
-		{ "include-self", no_argument, NULL, 'S' },    { "buffer-pages", required_argument, NULL, 'b' },
-		{ "duration", required_argument, NULL, 'd' },  { "verbose", no_argument, NULL, 'v' },
-		{ "include", required_argument, NULL, 'I' },   { "sym_file_list", required_argument, NULL, 's' },
-		{ "bin_cmp", no_argument, NULL, OPT_BIN_CMP }, { "assume", required_argument, NULL, OPT_ASSUME },
-		{ "json", no_argument, NULL, OPT_JSON },       { "jsonl", no_argument, NULL, OPT_JSONL },
-		{ "raw-out", required_argument, NULL, OPT_RAW_OUT }, { "replay", required_argument, NULL, OPT_REPLAY },
-		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "tid", required_argument, NULL, 'L' },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "name", required_argument, NULL, 'n' },
+		{ "cgroup-path", required_argument, NULL, 'c' },
+		{ "max-events", required_argument, NULL, 'M' },
+		{ "string-size", required_argument, NULL, 'Z' },
+		{ "kernel-stack", no_argument, NULL, 'K' },
+		{ "user-stack", no_argument, NULL, 'U' },
+		{ "address", no_argument, NULL, 'a' },
+		{ "timestamp", no_argument, NULL, 't' },
+		{ "unix-timestamp", no_argument, NULL, 'u' },
+		{ "time", no_argument, NULL, 'T' },
+		{ "print_cpu", no_argument, NULL, 'C' },
+		{ "aggregate", no_argument, NULL, 'A' },
+		{ "msg-filter", required_argument, NULL, 'f' },
+		{ "include-self", no_argument, NULL, 'S' },
+		{ "buffer-pages", required_argument, NULL, 'b' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "include", required_argument, NULL, 'I' },
+		{ "sym_file_list", required_argument, NULL, 's' },
+		{ "bin_cmp", no_argument, NULL, OPT_BIN_CMP },
+		{ "assume", required_argument, NULL, OPT_ASSUME },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "jsonl", no_argument, NULL, OPT_JSONL },
+		{ "raw-out", required_argument, NULL, OPT_RAW_OUT },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	long v;
 	int opt;
@@ -117,22 +132,43 @@ int traceopts_parse(int argc, char **argv, const struct cli_command *cmd, unsign
 				return cli_usage_error(cmd, "-d takes seconds (0..86400), not '%s'", arg);
 			t->opts.duration = (int)v;
 			break;
-		case 'K': t->opts.kstack = true; break;
-		case 'U': t->opts.ustack = true; break;
-		case 'a': t->opts.stack_addr = true; break;
-		case 't': t->opts.timestamp = true; break;
-		case 'u': t->opts.unix_time = true; break;
-		case 'T': t->opts.time_col = true; break;
-		case 'C': t->opts.cpu_col = true; break;
-		case 'A': t->opts.aggregate = true; break;
-		case 'S': t->opts.include_self = true; break;
-		case 'v': t->verbose = true; break;
+		case 'K':
+			t->opts.kstack = true;
+			break;
+		case 'U':
+			t->opts.ustack = true;
+			break;
+		case 'a':
+			t->opts.stack_addr = true;
+			break;
+		case 't':
+			t->opts.timestamp = true;
+			break;
+		case 'u':
+			t->opts.unix_time = true;
+			break;
+		case 'T':
+			t->opts.time_col = true;
+			break;
+		case 'C':
+			t->opts.cpu_col = true;
+			break;
+		case 'A':
+			t->opts.aggregate = true;
+			break;
+		case 'S':
+			t->opts.include_self = true;
+			break;
+		case 'v':
+			t->verbose = true;
+			break;
 		case 'I':
 			fprintf(stderr, "diagagent %s: note: -I '%s' is not needed: kernel types come from BTF\n",
 				cmd->name, arg);
 			break;
 		case 's':
-			fprintf(stderr, "diagagent %s: note: -s is not needed: bpftrace reads symbols from the binaries\n",
+			fprintf(stderr,
+				"diagagent %s: note: -s is not needed: bpftrace reads symbols from the binaries\n",
 				cmd->name);
 			break;
 		case 'B':

@@ -9,8 +9,12 @@ static const struct {
 	const char *name;
 	uint64_t ns;
 } units[] = {
-	{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000ULL },
-	{ "m", 60000000000ULL }, { "h", 3600000000000ULL },
+	{ "ns", 1 },
+	{ "us", 1000 },
+	{ "ms", 1000000 },
+	{ "s", 1000000000ULL },
+	{ "m", 60000000000ULL },
+	{ "h", 3600000000000ULL },
 };
 
 int units_ns(const char *s, uint64_t unit_ns, uint64_t *out)

@@ -73,7 +73,8 @@ int bpfmap_hist_parse(const json_t *buckets, struct bpfmap_hist *h)
 	memset(h, 0, sizeof(*h));
 	if (!json_is_array(buckets))
 		return -EINVAL;
-	json_array_foreach(buckets, i, b) {
+	json_array_foreach(buckets, i, b)
+	{
 		int64_t min, max;
 		uint64_t count;
 

@@ -14,9 +14,9 @@
 
 #include <jansson.h>
 
-#define BPFMAP_MAX_PARTS 8
-#define BPFMAP_MAX_BUCKETS 130   /* log2 buckets of a 64-bit value, negatives too */
-#define BPFMAP_KEYS_MAX 4096     /* bpftrace's default map size (BPFTRACE_MAP_KEYS_MAX) */
+#define BPFMAP_MAX_PARTS   8
+#define BPFMAP_MAX_BUCKETS 130	/* log2 buckets of a 64-bit value, negatives too */
+#define BPFMAP_KEYS_MAX	   4096 /* bpftrace's default map size (BPFTRACE_MAP_KEYS_MAX) */
 
 /* A number, or a string holding one. False when v is neither. */
 bool bpfmap_i64(const json_t *v, int64_t *out);

@@ -121,7 +121,8 @@ static void comm_map(struct diag *d, json_t *value)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(value, key, v) {
+	json_object_foreach(value, key, v)
+	{
 		int64_t pid;
 
 		if (bpfmap_key(key, 1, &pid, NULL) && json_is_string(v))
@@ -170,16 +171,14 @@ void diag_other(struct diag *d, const char *type, json_t *line)
 
 	if (strcmp(type, "hist") != 0)
 		return;
-	json_object_foreach(json_object_get(line, "data"), key, v)
-		diag_map(d, key, v);
+	json_object_foreach(json_object_get(line, "data"), key, v) diag_map(d, key, v);
 }
 
 /* ---- shared helpers ------------------------------------------------------------ */
 
 bool diag_complete(const struct diag *d, int record)
 {
-	return record >= 0 && record < DIAG_MAX_RECORDS && d->over_cap[record] == 0 &&
-	       (!d->run || d->run->lost == 0);
+	return record >= 0 && record < DIAG_MAX_RECORDS && d->over_cap[record] == 0 && (!d->run || d->run->lost == 0);
 }
 
 void diag_set_comm(struct diag *d, long pid, const char *comm)
@@ -329,18 +328,19 @@ void diag_timeline_add(json_t *obj, const char *rest, int64_t *v, int n)
 	const char *key, *tail;
 	json_t *val;
 
-	json_object_foreach(obj, key, val) {
+	json_object_foreach(obj, key, val)
+	{
 		int64_t sec, x;
 
-		if (rest ? !bpfmap_key(key, 1, &sec, &tail) || strcmp(tail, rest) != 0 : !bpfmap_key(key, 1, &sec, NULL))
+		if (rest ? !bpfmap_key(key, 1, &sec, &tail) || strcmp(tail, rest) != 0 :
+			   !bpfmap_key(key, 1, &sec, NULL))
 			continue;
 		if (sec >= 0 && sec < n && bpfmap_i64(val, &x))
 			v[sec] += x;
 	}
 }
 
-void diag_series(const struct diag *d, json_t *r, const char *name, const char *unit, const char *map,
-		 const char *rest)
+void diag_series(const struct diag *d, json_t *r, const char *name, const char *unit, const char *map, const char *rest)
 {
 	int64_t v[DIAG_MAX_SECONDS];
 	int secs = diag_seconds(d, v, DIAG_MAX_SECONDS);
@@ -351,13 +351,14 @@ void diag_series(const struct diag *d, json_t *r, const char *name, const char *
 
 void diag_dist_table(json_t *sec, const char *title, const struct dist_summary *s)
 {
-	json_t *t = report_table(sec, title, "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
+	json_t *t = report_table(sec, title,
+				 "count:int:COUNT,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:SOURCE");
 
 	if (s->have)
 		report_row(t,
-			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s->count, "p50", (json_int_t)s->p50, "p90",
-				     (json_int_t)s->p90, "p99", (json_int_t)s->p99, "max", (json_int_t)s->max, "source",
-				     s->exact ? "exact" : "histogram"),
+			   json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s->count, "p50", (json_int_t)s->p50,
+				     "p90", (json_int_t)s->p90, "p99", (json_int_t)s->p99, "max", (json_int_t)s->max,
+				     "source", s->exact ? "exact" : "histogram"),
 			   0);
 }
 
@@ -471,8 +472,9 @@ static json_t *header(struct diag *d)
 	}
 	json_object_set_new(r, "duration", json_integer(o->duration));
 	json_object_set_new(r, "elapsed", json_real(d->run->elapsed));
-	json_object_set_new(r, "filters", json_pack("{so so}", "pid", o->pid > 0 ? json_integer(o->pid) : json_null(),
-						    "cgroup", o->cgroup ? json_string(o->cgroup) : json_null()));
+	json_object_set_new(r, "filters",
+			    json_pack("{so so}", "pid", o->pid > 0 ? json_integer(o->pid) : json_null(), "cgroup",
+				      o->cgroup ? json_string(o->cgroup) : json_null()));
 	json_object_set_new(r, "thresholds",
 			    json_pack("{sI sI sI sI sI}", "slow_ns", (json_int_t)o->slow_ns, "rtt_ns",
 				      (json_int_t)o->rtt_ns, "errors", (json_int_t)o->error_threshold, "leak",
@@ -505,8 +507,10 @@ static void caveats(struct diag *d, json_t *r)
 		json_array_append_new(sum, json_pack("s", "warning: bpftrace lost events (the perf buffer was full): "
 							  "counts stay exact, percentiles come from the histograms"));
 	if (d->full_maps) {
-		snprintf(buf, sizeof(buf), "warning: map %s reached bpftrace's %d keys: keys past them were not "
-					   "counted there", d->full_map, BPFMAP_KEYS_MAX);
+		snprintf(buf, sizeof(buf),
+			 "warning: map %s reached bpftrace's %d keys: keys past them were not "
+			 "counted there",
+			 d->full_map, BPFMAP_KEYS_MAX);
 		json_array_append_new(sum, json_string(buf));
 	}
 	json_object_set_new(r, "summary", sum);

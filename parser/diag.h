@@ -27,23 +27,23 @@
 #include "parser/scan.h"
 #include "tracespec/preset.h"
 
-#define DIAG_DEFAULT_SLOW_NS 10000000ULL     /* 10 ms */
-#define DIAG_DEFAULT_RTT_NS 100000000ULL     /* 100 ms */
-#define DIAG_DEFAULT_ERRORS 10               /* failures of one kind that make an issue */
-#define DIAG_DEFAULT_LEAK 100                /* descriptors a process gains that make a leak */
-#define DIAG_DEFAULT_STORM 50                /* short-lived processes in one second: a storm */
-#define DIAG_DEFAULT_CAP 100000              /* events streamed per record */
-#define DIAG_DEFAULT_TOP 10                  /* rows per top-N table */
-#define DIAG_SHORT_LIVED_NS 1000000000ULL    /* a process that lives less is short-lived */
+#define DIAG_DEFAULT_SLOW_NS 10000000ULL   /* 10 ms */
+#define DIAG_DEFAULT_RTT_NS  100000000ULL  /* 100 ms */
+#define DIAG_DEFAULT_ERRORS  10		   /* failures of one kind that make an issue */
+#define DIAG_DEFAULT_LEAK    100	   /* descriptors a process gains that make a leak */
+#define DIAG_DEFAULT_STORM   50		   /* short-lived processes in one second: a storm */
+#define DIAG_DEFAULT_CAP     100000	   /* events streamed per record */
+#define DIAG_DEFAULT_TOP     10		   /* rows per top-N table */
+#define DIAG_SHORT_LIVED_NS  1000000000ULL /* a process that lives less is short-lived */
 
 struct diag_opts {
-	long pid;                 /* -1: every process */
-	const char *cgroup;       /* a cgroup v2 path; NULL: every one */
+	long pid;	    /* -1: every process */
+	const char *cgroup; /* a cgroup v2 path; NULL: every one */
 	uint64_t slow_ns, rtt_ns;
 	long error_threshold, leak_threshold, storm_threshold;
-	long cap;                 /* events streamed per record */
-	int top;                  /* rows per top-N table */
-	int duration;             /* seconds asked for */
+	long cap;     /* events streamed per record */
+	int top;      /* rows per top-N table */
+	int duration; /* seconds asked for */
 };
 
 /* Set every option to its default. */
@@ -57,7 +57,7 @@ struct diag_fdcount {
 };
 
 struct diag_fdsnap {
-	struct diag_fdcount *v;   /* sorted by pid */
+	struct diag_fdcount *v; /* sorted by pid */
 	size_t n;
 };
 
@@ -69,16 +69,16 @@ struct diag_host {
 	int (*fd_target)(void *ud, long pid, long fd, char *buf, size_t size);
 	/* The process exists (and is not a zombie). */
 	bool (*alive)(void *ud, long pid);
-	const char *tracefs;      /* syscall formats: which argument is a path */
-	const struct diag_fdsnap *start, *end;  /* descriptor counts before and after */
+	const char *tracefs;		       /* syscall formats: which argument is a path */
+	const struct diag_fdsnap *start, *end; /* descriptor counts before and after */
 };
 
 /* How the run went, for the report's header and its caveats. */
 struct diag_run {
-	double elapsed;           /* seconds traced */
-	uint64_t lost;            /* events bpftrace reported lost */
-	bool complete;            /* the exit dump came: the maps are there */
-	const char *status;       /* "completed", "timeout", "cancelled", "failed" */
+	double elapsed;	    /* seconds traced */
+	uint64_t lost;	    /* events bpftrace reported lost */
+	bool complete;	    /* the exit dump came: the maps are there */
+	const char *status; /* "completed", "timeout", "cancelled", "failed" */
 };
 
 struct diag;

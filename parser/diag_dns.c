@@ -7,13 +7,13 @@
 #include "parser/diag_int.h"
 
 #define REC_LOOKUP 30
-#define MAX_NAMES 4096
-#define NAME_LEN 256
+#define MAX_NAMES  4096
+#define NAME_LEN   256
 
 struct name {
 	char name[NAME_LEN];
 	int64_t n, failed, time, max;
-	int64_t code;                /* the commonest failure */
+	int64_t code; /* the commonest failure */
 	int64_t code_n;
 	struct dist lat;
 };
@@ -63,9 +63,10 @@ static void dns_event(struct diag *d, void *st, const struct scan_event *ev)
 /* A result code as the preset gives it (see dns.bt). */
 static const char *code_name(int64_t code, char *buf, size_t size)
 {
-	static const char *const eai[] = { NULL, "EAI_BADFLAGS", "EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA",
-					   "EAI_FAMILY", "EAI_SOCKTYPE", "EAI_SERVICE", "EAI_ADDRFAMILY", "EAI_MEMORY",
-					   "EAI_SYSTEM", "EAI_OVERFLOW" };
+	static const char *const eai[] = { NULL,	  "EAI_BADFLAGS",   "EAI_NONAME", "EAI_AGAIN",
+					   "EAI_FAIL",	  "EAI_NODATA",	    "EAI_FAMILY", "EAI_SOCKTYPE",
+					   "EAI_SERVICE", "EAI_ADDRFAMILY", "EAI_MEMORY", "EAI_SYSTEM",
+					   "EAI_OVERFLOW" };
 	char en[32];
 
 	if (code == 0)
@@ -112,7 +113,8 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 	char code[96], ms[32], mx[32], opts[64];
 	int issues = 0;
 
-	json_object_foreach(diag_get(d, "@dns_n"), key, v) {
+	json_object_foreach(diag_get(d, "@dns_n"), key, v)
+	{
 		int64_t k[2], c;
 		struct name *x;
 
@@ -141,17 +143,19 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 		for (size_t j = 0; j < s->v[i].lat.n; j++)
 			dist_add(&every, s->v[i].lat.v[j]);
 	}
-	report_note(sec, "%lld lookups (%.1f/s), %lld failed: getaddrinfo %lld, gethostbyname %lld, gethostbyname2 %lld, "
-			 "gethostbyname_r %lld, gethostbyname2_r %lld",
-		    (long long)total, diag_rate(d, (double)total), (long long)nfail, (long long)byfn[0], (long long)byfn[1],
-		    (long long)byfn[2], (long long)byfn[3], (long long)byfn[4]);
+	report_note(sec,
+		    "%lld lookups (%.1f/s), %lld failed: getaddrinfo %lld, gethostbyname %lld, gethostbyname2 %lld, "
+		    "gethostbyname_r %lld, gethostbyname2_r %lld",
+		    (long long)total, diag_rate(d, (double)total), (long long)nfail, (long long)byfn[0],
+		    (long long)byfn[1], (long long)byfn[2], (long long)byfn[3], (long long)byfn[4]);
 	dist_summary(&every, (uint64_t)total, diag_get_hist(d, "@dns_lat", NULL, &h) ? &h : NULL,
 		     (uint64_t)diag_get_int(d, "@dns_max", NULL), &all);
 	diag_dist_table(sec, "latency of every lookup", &all);
 	dist_release(&every);
 	diag_sort(s->v, s->n, sizeof(*s->v), cmp_name);
 	t = report_table(sec, "by host name (counted in the kernel), failures first",
-			 "name:str:NAME,lookups:int:LOOKUPS,failed:int:FAILED,result:str:FAILED WITH,avg:ns:AVG,p99:ns:P99,max:ns:MAX");
+			 "name:str:NAME,lookups:int:LOOKUPS,failed:int:FAILED,result:str:FAILED "
+			 "WITH,avg:ns:AVG,p99:ns:P99,max:ns:MAX");
 	report_ns(d->o->rtt_ns, ms, sizeof(ms));
 	for (size_t i = 0; i < s->n; i++) {
 		struct name *x = &s->v[i];
@@ -161,29 +165,35 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 			continue;
 		dist_summary(&x->lat, (uint64_t)x->n, NULL, (uint64_t)x->max, &ns);
 		report_row(t,
-			   json_pack("{ss sI sI so sI so sI}", "name", x->name[0] ? x->name : "(null)", "lookups", (json_int_t)x->n,
-				     "failed", (json_int_t)x->failed, "result",
-				     x->failed ? json_string(code_name(x->code, code, sizeof(code))) : json_null(), "avg",
-				     (json_int_t)(x->time / x->n), "p99", ns.exact ? json_integer((json_int_t)ns.p99) : json_null(),
-				     "max", (json_int_t)x->max),
+			   json_pack("{ss sI sI so sI so sI}", "name", x->name[0] ? x->name : "(null)", "lookups",
+				     (json_int_t)x->n, "failed", (json_int_t)x->failed, "result",
+				     x->failed ? json_string(code_name(x->code, code, sizeof(code))) : json_null(),
+				     "avg", (json_int_t)(x->time / x->n), "p99",
+				     ns.exact ? json_integer((json_int_t)ns.p99) : json_null(), "max",
+				     (json_int_t)x->max),
 			   d->o->top * 2);
 		if (x->failed >= d->o->error_threshold && issues < d->o->top) {
-			json_t *is = report_issue(r, "warning", "dns_failures", "%lld of %lld lookups of '%s' failed: %s",
-						  (long long)x->failed, (long long)x->n, x->name, code_name(x->code, code, sizeof(code)));
+			json_t *is = report_issue(r, "warning", "dns_failures",
+						  "%lld of %lld lookups of '%s' failed: %s", (long long)x->failed,
+						  (long long)x->n, x->name, code_name(x->code, code, sizeof(code)));
 
 			report_evidence(is, "%.1f failed lookups/s", diag_rate(d, (double)x->failed));
 			report_next(is, "r:c:getaddrinfo ((int)retval != 0) \"getaddrinfo failed: %d\", retval",
-				    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)), "each failing lookup with its process");
+				    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+				    "each failing lookup with its process");
 			issues++;
 		}
 		if (x->max >= (int64_t)d->o->rtt_ns && issues < d->o->top) {
-			json_t *is = report_issue(r, "warning", "slow_dns", "slow lookups of '%s': up to %s (threshold %s)",
-						  x->name, report_ns((uint64_t)x->max, mx, sizeof(mx)), ms);
+			json_t *is = report_issue(r, "warning", "slow_dns",
+						  "slow lookups of '%s': up to %s (threshold %s)", x->name,
+						  report_ns((uint64_t)x->max, mx, sizeof(mx)), ms);
 
 			report_evidence(is, "%lld lookups, %s on average", (long long)x->n,
 					report_ns((uint64_t)(x->time / x->n), code, sizeof(code)));
-			report_next(is, "p:c:getaddrinfo \"lookup %s\", arg1", diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
-				    "when and by whom each lookup starts (compare with the resolver's timeouts in resolv.conf)");
+			report_next(is, "p:c:getaddrinfo \"lookup %s\", arg1",
+				    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+				    "when and by whom each lookup starts (compare with the resolver's timeouts in "
+				    "resolv.conf)");
 			issues++;
 		}
 	}
@@ -196,7 +206,8 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 		int np = 0;
 		char proc[64], pk[48];
 
-		json_object_foreach(pm, key, v) {
+		json_object_foreach(pm, key, v)
+		{
 			int64_t k[2];
 			int i;
 
@@ -225,6 +236,11 @@ static void dns_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_dns = {
-	.name = "dns", .prefix = "@dns_", .base = 30, .state_size = sizeof(struct dnsst),
-	.release = dns_release, .event = dns_event, .report = dns_report,
+	.name = "dns",
+	.prefix = "@dns_",
+	.base = 30,
+	.state_size = sizeof(struct dnsst),
+	.release = dns_release,
+	.event = dns_event,
+	.report = dns_report,
 };

@@ -7,9 +7,9 @@
 #include "tracespec/strbuf.h"
 #include "tracespec/syscalls.h"
 
-#define REC_SAMPLE 70
+#define REC_SAMPLE  70
 #define MAX_SAMPLES 4096
-#define PATH_LEN 256
+#define PATH_LEN    256
 
 struct sample {
 	long nr, err, pid;
@@ -101,8 +101,7 @@ static int string_arg(const struct diag *d, const char *sys)
 	return 0;
 }
 
-static const char *sample_of(const struct diag *d, const struct errors *e, long nr, long err, long pid,
-			     const char *sys)
+static const char *sample_of(const struct diag *d, const struct errors *e, long nr, long err, long pid, const char *sys)
 {
 	int arg = string_arg(d, sys);
 
@@ -132,13 +131,17 @@ static int cmp_kind(const void *a, const void *b)
 static void kind_procs(const struct diag *d, long nr, long err, struct strbuf *sb, long *top, int64_t *top_n)
 {
 	json_t *procs = diag_get(d, "@err_proc"), *v;
-	struct { long pid; int64_t n; } best[3] = { { 0, 0 } };
+	struct {
+		long pid;
+		int64_t n;
+	} best[3] = { { 0, 0 } };
 	const char *key;
 	int64_t k[3], n;
 	char buf[64];
 	int more = 0;
 
-	json_object_foreach(procs, key, v) {
+	json_object_foreach(procs, key, v)
+	{
 		if (!bpfmap_key(key, 3, k, NULL) || k[0] != nr || k[1] != err || !bpfmap_i64(v, &n))
 			continue;
 		more++;
@@ -175,11 +178,11 @@ static void errors_issue(struct diag *d, const struct errors *e, json_t *r, cons
 	diag_sys(k->nr, sys, sizeof(sys));
 	diag_errno(k->err, en, sizeof(en));
 	kind_procs(d, k->nr, k->err, &sb, &top, &top_n);
-	is = report_issue(r, serious(k->err) ? "warning" : "notice", "syscall_errors", "%s failed %lld times with %s (%s)",
-			  sys, (long long)k->count, en, strerror((int)k->err));
+	is = report_issue(r, serious(k->err) ? "warning" : "notice", "syscall_errors",
+			  "%s failed %lld times with %s (%s)", sys, (long long)k->count, en, strerror((int)k->err));
 	if (calls > 0)
-		report_evidence(is, "%lld of %lld %s calls (%.1f%%), %.1f/s", (long long)k->count,
-				(long long)calls, sys, 100.0 * (double)k->count / (double)calls, diag_rate(d, (double)k->count));
+		report_evidence(is, "%lld of %lld %s calls (%.1f%%), %.1f/s", (long long)k->count, (long long)calls,
+				sys, 100.0 * (double)k->count / (double)calls, diag_rate(d, (double)k->count));
 	report_evidence(is, "by %s", strbuf_str(&sb));
 	sample = sample_of(d, e, k->nr, k->err, top, sys);
 	if (!sample)
@@ -190,8 +193,8 @@ static void errors_issue(struct diag *d, const struct errors *e, json_t *r, cons
 	alt = d->h->tracefs && !syscalls_exists(d->h->tracefs, sys) ? syscalls_replacement(d->h->tracefs, sys) : NULL;
 	arg = string_arg(d, sys);
 	if (arg)
-		snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval == -%ld) \"%s: %%s\", arg%d", alt ? alt : sys, k->err,
-			 en, arg);
+		snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval == -%ld) \"%s: %%s\", arg%d", alt ? alt : sys,
+			 k->err, en, arg);
 	else
 		snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval == -%ld)", alt ? alt : sys, k->err);
 	/* One process behind most of it: follow that one. */
@@ -216,7 +219,8 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 
 	if (!kinds || !busy)
 		goto out;
-	json_object_foreach(fails, key, v) {
+	json_object_foreach(fails, key, v)
+	{
 		int64_t k[2];
 
 		if (bpfmap_key(key, 2, k, NULL) && bpfmap_i64(v, &kinds[nk].count)) {
@@ -226,7 +230,8 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 			nk++;
 		}
 	}
-	json_object_foreach(calls, key, v) {
+	json_object_foreach(calls, key, v)
+	{
 		int64_t nr;
 
 		if (bpfmap_key(key, 1, &nr, NULL) && nr >= 0 && bpfmap_i64(v, &busy[nb].count)) {
@@ -258,20 +263,22 @@ static void errors_report(struct diag *d, void *st, json_t *r)
 		if (!sample)
 			sample = sample_of(d, e, kinds[i].nr, kinds[i].err, -1, sys);
 		report_row(t,
-			   json_pack("{ss ss sI sf sf ss so}", "syscall", sys, "errno", en, "count", (json_int_t)kinds[i].count,
-				     "rate", diag_rate(d, (double)kinds[i].count), "share",
-				     all ? 100.0 * (double)kinds[i].count / (double)all : 0.0, "processes", strbuf_str(&sb),
-				     "sample", sample ? json_string(sample) : json_null()),
+			   json_pack("{ss ss sI sf sf ss so}", "syscall", sys, "errno", en, "count",
+				     (json_int_t)kinds[i].count, "rate", diag_rate(d, (double)kinds[i].count), "share",
+				     all ? 100.0 * (double)kinds[i].count / (double)all : 0.0, "processes",
+				     strbuf_str(&sb), "sample", sample ? json_string(sample) : json_null()),
 			   d->o->top * 2);
 		strbuf_release(&sb);
-		if (kinds[i].count >= d->o->error_threshold && !benign(kinds[i].nr, kinds[i].err) && issues < d->o->top) {
+		if (kinds[i].count >= d->o->error_threshold && !benign(kinds[i].nr, kinds[i].err) &&
+		    issues < d->o->top) {
 			errors_issue(d, e, r, &kinds[i], all);
 			issues++;
 		}
 	}
 	report_note(sec, "EAGAIN, EINPROGRESS, EALREADY, the kernel's ERESTART* codes, timed-out waits, ENOTTY "
 			 "from ioctl and ECHILD from wait are normal work: listed, never an issue");
-	t = report_table(sec, "busiest syscalls", "syscall:str:SYSCALL,calls:int:CALLS,rate:rate:PER S,failed:int:FAILED");
+	t = report_table(sec, "busiest syscalls",
+			 "syscall:str:SYSCALL,calls:int:CALLS,rate:rate:PER S,failed:int:FAILED");
 	for (size_t i = 0; i < nb && (int)i < d->o->top; i++) {
 		int64_t failed = 0;
 
@@ -291,6 +298,11 @@ out:
 }
 
 const struct diag_module diag_errors = {
-	.name = "errors", .prefix = "@err_", .base = 70, .state_size = sizeof(struct errors),
-	.release = errors_release, .event = errors_event, .report = errors_report,
+	.name = "errors",
+	.prefix = "@err_",
+	.base = 70,
+	.state_size = sizeof(struct errors),
+	.release = errors_release,
+	.event = errors_event,
+	.report = errors_report,
 };

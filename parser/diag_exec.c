@@ -8,18 +8,18 @@
 #include "tracespec/strbuf.h"
 
 #define REC_EXEC 40
-#define REC_ARG 41
+#define REC_ARG	 41
 #define REC_EXIT 42
 #define MAX_ARGS 8
-#define ARG_LEN 128
-#define PENDING 256              /* threads with arguments waiting for their exec */
-#define CMD_LEN 1024
+#define ARG_LEN	 128
+#define PENDING	 256 /* threads with arguments waiting for their exec */
+#define CMD_LEN	 1024
 
 struct pending {
 	long tid;
 	int nargs;
 	char args[MAX_ARGS][ARG_LEN];
-	char failed_file[ARG_LEN];   /* the last failed attempt of this thread (a PATH search?) */
+	char failed_file[ARG_LEN]; /* the last failed attempt of this thread (a PATH search?) */
 	long failed_err;
 	long failed_pid;
 	char failed_cmd[CMD_LEN];
@@ -28,9 +28,9 @@ struct pending {
 struct execst {
 	struct pending pend[PENDING];
 	int next_slot;
-	struct diag_counts cmds;     /* command lines that ran */
-	struct diag_counts failed;   /* command lines that failed to exec, by errno */
-	int64_t path_search;         /* failed attempts an exec of the same name followed */
+	struct diag_counts cmds;   /* command lines that ran */
+	struct diag_counts failed; /* command lines that failed to exec, by errno */
+	int64_t path_search;	   /* failed attempts an exec of the same name followed */
 	int64_t nexec, nfailed;
 };
 
@@ -176,7 +176,8 @@ static long top_key(const struct diag *d, const char *map, int64_t *count)
 	long best = -1;
 
 	*count = 0;
-	json_object_foreach(diag_get(d, map), key, v) {
+	json_object_foreach(diag_get(d, map), key, v)
+	{
 		int64_t k, n;
 
 		if (bpfmap_key(key, 1, &k, NULL) && bpfmap_i64(v, &n) && (n > *count || (n == *count && k < best))) {
@@ -198,7 +199,8 @@ static void exits_section(struct diag *d, json_t *r)
 
 	if (!k)
 		return;
-	json_object_foreach(exits, key, v) {
+	json_object_foreach(exits, key, v)
+	{
 		int64_t kk[2];
 
 		if (!bpfmap_key(key, 2, kk, &comm) || !bpfmap_i64(v, &k[n].n))
@@ -212,7 +214,8 @@ static void exits_section(struct diag *d, json_t *r)
 		n++;
 	}
 	diag_sort(k, n, sizeof(*k), cmp_exit);
-	report_note(sec, "%lld processes ended, %lld with a non-zero code or a signal", (long long)total, (long long)failed);
+	report_note(sec, "%lld processes ended, %lld with a non-zero code or a signal", (long long)total,
+		    (long long)failed);
 	t = report_table(sec, "by command and how it ended", "comm:str:COMMAND,how:str:ENDED,count:int:COUNT");
 	for (size_t i = 0; i < n; i++) {
 		char how[48];
@@ -221,24 +224,30 @@ static void exits_section(struct diag *d, json_t *r)
 			signame(k[i].sig, how, sizeof(how));
 		else
 			snprintf(how, sizeof(how), "exit %ld", k[i].code);
-		report_row(t, json_pack("{ss ss sI}", "comm", k[i].comm, "how", how, "count", (json_int_t)k[i].n), d->o->top);
+		report_row(t, json_pack("{ss ss sI}", "comm", k[i].comm, "how", how, "count", (json_int_t)k[i].n),
+			   d->o->top);
 		if (crash_signal(k[i].sig)) {
-			json_t *is = report_issue(r, "warning", "crashes", "%s was killed by %s (%lld time%s)", k[i].comm,
-						  signame(k[i].sig, sig, sizeof(sig)), (long long)k[i].n, k[i].n == 1 ? "" : "s");
+			json_t *is = report_issue(r, "warning", "crashes", "%s was killed by %s (%lld time%s)",
+						  k[i].comm, signame(k[i].sig, sig, sizeof(sig)), (long long)k[i].n,
+						  k[i].n == 1 ? "" : "s");
 			char spec[160];
 
-			report_evidence(is, "a crash: look for a core dump (coredumpctl list) or run it under a debugger");
-			snprintf(spec, sizeof(spec), "t:signal:signal_deliver (args->sig == %ld) \"%%s got signal %%d\", comm, args->sig",
+			report_evidence(is,
+					"a crash: look for a core dump (coredumpctl list) or run it under a debugger");
+			snprintf(spec, sizeof(spec),
+				 "t:signal:signal_deliver (args->sig == %ld) \"%%s got signal %%d\", comm, args->sig",
 				 k[i].sig);
-			report_next(is, spec, diag_trace_opts(d, -1, opts, sizeof(opts)), "who gets the signal, with its stack (add -U)");
+			report_next(is, spec, diag_trace_opts(d, -1, opts, sizeof(opts)),
+				    "who gets the signal, with its stack (add -U)");
 		} else if (!k[i].sig && k[i].code && k[i].n >= d->o->error_threshold) {
-			json_t *is = report_issue(r, "notice", "exit_failures", "%s exited with code %ld %lld times", k[i].comm,
-						  k[i].code, (long long)k[i].n);
+			json_t *is = report_issue(r, "notice", "exit_failures", "%s exited with code %ld %lld times",
+						  k[i].comm, k[i].code, (long long)k[i].n);
 			char spec[128];
 
 			report_evidence(is, "%.1f/s", diag_rate(d, (double)k[i].n));
 			snprintf(spec, sizeof(spec), "t:sched:sched_process_exec \"exec %%s\", args->filename");
-			report_next(is, spec, diag_trace_opts(d, -1, opts, sizeof(opts)), "what runs it, and how often");
+			report_next(is, spec, diag_trace_opts(d, -1, opts, sizeof(opts)),
+				    "what runs it, and how often");
 		}
 	}
 	free(k);
@@ -260,7 +269,8 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 		flush_failure(e, &e->pend[i]);
 	nexec = diag_get_int(d, "@exec_n", "1,0");
 	nfail = 0;
-	json_object_foreach(diag_get(d, "@exec_n"), key, v) {
+	json_object_foreach(diag_get(d, "@exec_n"), key, v)
+	{
 		int64_t k[2], n;
 
 		if (bpfmap_key(key, 2, k, NULL) && k[0] == 0 && bpfmap_i64(v, &n))
@@ -269,30 +279,37 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 	report_note(sec, "%lld executions (%.1f/s), %lld failed attempts (%lld of them a PATH search that went on)",
 		    (long long)nexec, diag_rate(d, (double)nexec), (long long)nfail, (long long)e->path_search);
 	cmds = diag_counts_sorted(&e->cmds);
-	t = report_table(sec, "command lines, most frequent first", "command:str:COMMAND,count:int:COUNT,process:str:FIRST PID");
+	t = report_table(sec, "command lines, most frequent first",
+			 "command:str:COMMAND,count:int:COUNT,process:str:FIRST PID");
 	for (size_t i = 0; cmds && i < e->cmds.n; i++) {
 		snprintf(proc, sizeof(proc), "%ld", cmds[i].pid);
-		report_row(t, json_pack("{ss sI ss}", "command", cmds[i].s, "count", (json_int_t)cmds[i].n, "process", proc),
-			   d->o->top);
+		report_row(
+			t,
+			json_pack("{ss sI ss}", "command", cmds[i].s, "count", (json_int_t)cmds[i].n, "process", proc),
+			d->o->top);
 	}
 	if (!diag_complete(d, REC_EXEC) || !diag_complete(d, REC_ARG))
-		report_note(sec, "command lines come from the events streamed, which were capped: counts above are the "
-				 "kernel's; the table shows the first %lld", (long long)e->nexec);
+		report_note(sec,
+			    "command lines come from the events streamed, which were capped: counts above are the "
+			    "kernel's; the table shows the first %lld",
+			    (long long)e->nexec);
 	report_note(sec, "arguments: the first %d, each cut at bpftrace's string size", MAX_ARGS);
 	failed = diag_counts_sorted(&e->failed);
 	t = report_table(sec, "execs that failed", "command:str:COMMAND,errno:str:ERRNO,count:int:COUNT");
 	for (size_t i = 0; failed && i < e->failed.n; i++)
 		report_row(t,
-			   json_pack("{ss ss sI}", "command", failed[i].s, "errno", diag_errno(failed[i].aux, en, sizeof(en)),
-				     "count", (json_int_t)failed[i].n),
+			   json_pack("{ss ss sI}", "command", failed[i].s, "errno",
+				     diag_errno(failed[i].aux, en, sizeof(en)), "count", (json_int_t)failed[i].n),
 			   d->o->top);
 	if (failed) {
-		json_t *is = report_issue(r, "notice", "exec_failures", "%lld execs failed: %s (%s) first", (long long)e->nfailed,
-					  failed[0].s, diag_errno(failed[0].aux, en, sizeof(en)));
+		json_t *is = report_issue(r, "notice", "exec_failures", "%lld execs failed: %s (%s) first",
+					  (long long)e->nfailed, failed[0].s,
+					  diag_errno(failed[0].aux, en, sizeof(en)));
 
 		report_evidence(is, "by %s", diag_proc(d, failed[0].pid, proc, sizeof(proc)));
 		report_next(is, "r::sys_execve ((int)retval < 0) \"exec %s failed: %d\", arg1, retval",
-			    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)), "each failing exec with the file it tried");
+			    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+			    "each failing exec with the file it tried");
 	}
 	/* Short-lived processes and the peak second. */
 	secs = diag_seconds(d, tl, DIAG_MAX_SECONDS);
@@ -313,9 +330,7 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 		struct exitkind *k = calloc(json_object_size(sm) + 1, sizeof(*k));
 		size_t n = 0;
 
-		json_object_foreach(sm, key, v)
-			if (k && bpfmap_i64(v, &k[n].n))
-				k[n++].comm = key;
+		json_object_foreach(sm, key, v) if (k && bpfmap_i64(v, &k[n].n)) k[n++].comm = key;
 		if (k)
 			diag_sort(k, n, sizeof(*k), cmp_exit);
 		for (size_t i = 0; k && i < n; i++)
@@ -324,34 +339,45 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 	}
 	parent = top_key(d, "@exec_byparent", &parent_n);
 	if (peak >= d->o->storm_threshold) {
-		json_t *is = report_issue(r, "warning", "process_storm", "process storm: %lld short-lived processes, up to %lld "
-								 "in one second", (long long)shorts, (long long)peak);
+		json_t *is = report_issue(r, "warning", "process_storm",
+					  "process storm: %lld short-lived processes, up to %lld "
+					  "in one second",
+					  (long long)shorts, (long long)peak);
 		char spec[160];
 
 		if (parent > 0) {
-			report_evidence(is, "%s started %lld of the %lld executions", diag_proc(d, parent, proc, sizeof(proc)),
-					(long long)parent_n, (long long)nexec);
-			snprintf(spec, sizeof(spec), "t:sched:sched_process_fork (args->parent_pid == %ld) \"fork %%d\", args->child_pid",
+			report_evidence(is, "%s started %lld of the %lld executions",
+					diag_proc(d, parent, proc, sizeof(proc)), (long long)parent_n,
+					(long long)nexec);
+			snprintf(spec, sizeof(spec),
+				 "t:sched:sched_process_fork (args->parent_pid == %ld) \"fork %%d\", args->child_pid",
 				 parent);
 		} else {
 			snprintf(spec, sizeof(spec), "t:sched:sched_process_exec \"exec %%s\", args->filename");
 		}
-		report_evidence(is, "each start costs a fork, an exec and the loader: batch the work, or keep one process running");
-		report_next(is, spec, "-d 10", parent > 0 ? "what that parent spawns, as it happens" : "what is spawned, as it happens");
+		report_evidence(
+			is,
+			"each start costs a fork, an exec and the loader: batch the work, or keep one process running");
+		report_next(is, spec, "-d 10",
+			    parent > 0 ? "what that parent spawns, as it happens" : "what is spawned, as it happens");
 	}
 	exits_section(d, r);
 	/* Forks: processes and threads. */
 	sec = report_section(r, "forks", "Process and thread creation");
 	report_note(sec, "%lld processes (%.1f/s) and %lld threads (%.1f/s) created",
-		    (long long)diag_get_int(d, "@exec_forks", "0"), diag_rate(d, (double)diag_get_int(d, "@exec_forks", "0")),
-		    (long long)diag_get_int(d, "@exec_forks", "1"), diag_rate(d, (double)diag_get_int(d, "@exec_forks", "1")));
-	t = report_table(sec, "processes that forked most", "process:str:PROCESS,forks:int:FORKS,execs:int:CHILD EXECS");
+		    (long long)diag_get_int(d, "@exec_forks", "0"),
+		    diag_rate(d, (double)diag_get_int(d, "@exec_forks", "0")),
+		    (long long)diag_get_int(d, "@exec_forks", "1"),
+		    diag_rate(d, (double)diag_get_int(d, "@exec_forks", "1")));
+	t = report_table(sec, "processes that forked most",
+			 "process:str:PROCESS,forks:int:FORKS,execs:int:CHILD EXECS");
 	{
 		json_t *pf = diag_get(d, "@exec_pforks");
 		struct exitkind *k = calloc(json_object_size(pf) + 1, sizeof(*k));
 		size_t n = 0;
 
-		json_object_foreach(pf, key, v) {
+		json_object_foreach(pf, key, v)
+		{
 			int64_t pid;
 
 			if (k && bpfmap_key(key, 1, &pid, NULL) && bpfmap_i64(v, &k[n].n))
@@ -364,8 +390,9 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 
 			snprintf(pk, sizeof(pk), "%ld", k[i].code);
 			report_row(t,
-				   json_pack("{ss sI sI}", "process", diag_proc(d, k[i].code, proc, sizeof(proc)), "forks",
-					     (json_int_t)k[i].n, "execs", (json_int_t)diag_get_int(d, "@exec_byparent", pk)),
+				   json_pack("{ss sI sI}", "process", diag_proc(d, k[i].code, proc, sizeof(proc)),
+					     "forks", (json_int_t)k[i].n, "execs",
+					     (json_int_t)diag_get_int(d, "@exec_byparent", pk)),
 				   d->o->top);
 		}
 		free(k);
@@ -378,6 +405,11 @@ static void exec_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_exec = {
-	.name = "exec", .prefix = "@exec_", .base = 40, .state_size = sizeof(struct execst),
-	.release = exec_release, .event = exec_event, .report = exec_report,
+	.name = "exec",
+	.prefix = "@exec_",
+	.base = 40,
+	.state_size = sizeof(struct execst),
+	.release = exec_release,
+	.event = exec_event,
+	.report = exec_report,
 };

@@ -13,11 +13,11 @@
 struct fdproc {
 	long pid;
 	int64_t opened, closed, live, open_now, ranges;
-	int64_t limit;                 /* EMFILE/ENFILE failures */
-	long top_nr;                   /* the syscall that opened most */
+	int64_t limit; /* EMFILE/ENFILE failures */
+	long top_nr;   /* the syscall that opened most */
 	int64_t top_n;
-	bool exited, known;            /* known: the /proc check could be made */
-	long start, end;               /* /proc counts; -1 unknown */
+	bool exited, known; /* known: the /proc check could be made */
+	long start, end;    /* /proc counts; -1 unknown */
 };
 
 struct target {
@@ -130,7 +130,8 @@ static struct fdproc *gather(struct diag *d, size_t *np)
 	*np = 0;
 	if (!v)
 		return NULL;
-	json_object_foreach(open, key, x) {
+	json_object_foreach(open, key, x)
+	{
 		if (bpfmap_key(key, 2, k, NULL) && bpfmap_i64(x, &c) && (p = find_proc(v, &n, cap, (long)k[0]))) {
 			p->opened += c;
 			if (c > p->top_n) {
@@ -139,12 +140,10 @@ static struct fdproc *gather(struct diag *d, size_t *np)
 			}
 		}
 	}
-	json_object_foreach(close, key, x)
-		if (bpfmap_key(key, 1, k, NULL) && bpfmap_i64(x, &c) && (p = find_proc(v, &n, cap, (long)k[0])))
-			p->closed += c;
-	json_object_foreach(lim, key, x)
-		if (bpfmap_key(key, 3, k, NULL) && bpfmap_i64(x, &c) && (p = find_proc(v, &n, cap, (long)k[0])))
-			p->limit += c;
+	json_object_foreach(close, key, x) if (bpfmap_key(key, 1, k, NULL) && bpfmap_i64(x, &c) &&
+					       (p = find_proc(v, &n, cap, (long)k[0]))) p->closed += c;
+	json_object_foreach(lim, key, x) if (bpfmap_key(key, 3, k, NULL) && bpfmap_i64(x, &c) &&
+					     (p = find_proc(v, &n, cap, (long)k[0]))) p->limit += c;
 	for (size_t i = 0; i < n; i++) {
 		char pk[32];
 
@@ -165,7 +164,8 @@ static void check_live(struct diag *d, struct fdproc *v, size_t n, struct target
 	const char *key;
 	json_t *x;
 
-	json_object_foreach(diag_get(d, "@fd_live"), key, x) {
+	json_object_foreach(diag_get(d, "@fd_live"), key, x)
+	{
 		int64_t k[2];
 		struct fdproc *p = NULL;
 		char what[TARGET_LEN], folded[TARGET_LEN];
@@ -200,8 +200,9 @@ static void fdleak_issue(struct diag *d, json_t *r, const struct fdproc *p, cons
 	int shown = 0;
 
 	diag_proc(d, p->pid, proc, sizeof(proc));
-	is = report_issue(r, "warning", "fd_leak", "descriptor leak: %s opened %lld and closed %lld descriptors: +%lld "
-						    "in %.1f s (%.1f/s)",
+	is = report_issue(r, "warning", "fd_leak",
+			  "descriptor leak: %s opened %lld and closed %lld descriptors: +%lld "
+			  "in %.1f s (%.1f/s)",
 			  proc, (long long)p->opened, (long long)p->closed, (long long)net, d->run->elapsed,
 			  diag_rate(d, (double)net));
 	if (p->known) {
@@ -211,11 +212,12 @@ static void fdleak_issue(struct diag *d, json_t *r, const struct fdproc *p, cons
 			strbuf_addf(&sb, "%s%s (%lld)", shown ? ", " : "", t[i].what, (long long)t[i].n);
 			shown++;
 		}
-		report_evidence(is, "%lld of them still open at the end (checked in /proc/%ld/fd)%s%s", (long long)p->open_now,
-				p->pid, shown ? ": " : "", strbuf_str(&sb));
+		report_evidence(is, "%lld of them still open at the end (checked in /proc/%ld/fd)%s%s",
+				(long long)p->open_now, p->pid, shown ? ": " : "", strbuf_str(&sb));
 	}
 	if (p->start >= 0 && p->end >= 0)
-		report_evidence(is, "/proc/%ld/fd: %ld descriptors at the start, %ld at the end", p->pid, p->start, p->end);
+		report_evidence(is, "/proc/%ld/fd: %ld descriptors at the start, %ld at the end", p->pid, p->start,
+				p->end);
 	report_evidence(is, "most were made by %s (%lld)", diag_sys(p->top_nr, sys, sizeof(sys)), (long long)p->top_n);
 	if (strcmp(sys, "openat") == 0 || strcmp(sys, "open") == 0)
 		snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval >= 0) \"fd %%d: %%s\", retval, arg%d", sys,
@@ -250,31 +252,36 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 		int64_t net = v[i].opened - v[i].closed;
 
 		report_row(tab,
-			   json_pack("{ss sI sI sI sf so so so ss}", "process", diag_proc(d, v[i].pid, proc, sizeof(proc)),
-				     "opened", (json_int_t)v[i].opened, "closed", (json_int_t)v[i].closed, "net",
-				     (json_int_t)net, "rate", diag_rate(d, (double)net), "open_now",
+			   json_pack("{ss sI sI sI sf so so so ss}", "process",
+				     diag_proc(d, v[i].pid, proc, sizeof(proc)), "opened", (json_int_t)v[i].opened,
+				     "closed", (json_int_t)v[i].closed, "net", (json_int_t)net, "rate",
+				     diag_rate(d, (double)net), "open_now",
 				     v[i].known && !v[i].exited ? json_integer(v[i].open_now) : json_null(), "start",
 				     v[i].start >= 0 ? json_integer(v[i].start) : json_null(), "end",
 				     v[i].end >= 0 ? json_integer(v[i].end) : json_null(), "state",
 				     v[i].exited ? "exited" : "running"),
 			   d->o->top);
-		if (!v[i].exited && net >= d->o->leak_threshold && (!v[i].known || v[i].open_now >= d->o->leak_threshold) &&
-		    issues < d->o->top) {
+		if (!v[i].exited && net >= d->o->leak_threshold &&
+		    (!v[i].known || v[i].open_now >= d->o->leak_threshold) && issues < d->o->top) {
 			fdleak_issue(d, r, &v[i], t, nt);
 			issues++;
 		}
 	}
-	report_note(sec, "STILL OPEN: descriptors made during the trace, not closed, and still in /proc/PID/fd at "
-			 "its end; AT START and AT END count /proc/PID/fd. Descriptors received over a unix socket or "
-			 "made by an ioctl are not counted; those closed by exec or close_range() are found by the check");
-	tab = report_table(sec, "what the descriptors still open point to", "process:str:PROCESS,target:str:TARGET,count:int:COUNT");
+	report_note(sec,
+		    "STILL OPEN: descriptors made during the trace, not closed, and still in /proc/PID/fd at "
+		    "its end; AT START and AT END count /proc/PID/fd. Descriptors received over a unix socket or "
+		    "made by an ioctl are not counted; those closed by exec or close_range() are found by the check");
+	tab = report_table(sec, "what the descriptors still open point to",
+			   "process:str:PROCESS,target:str:TARGET,count:int:COUNT");
 	for (size_t i = 0; i < nt; i++)
 		report_row(tab,
-			   json_pack("{ss ss sI}", "process", diag_proc(d, t[i].pid, proc, sizeof(proc)), "target", t[i].what,
-				     "count", (json_int_t)t[i].n),
+			   json_pack("{ss ss sI}", "process", diag_proc(d, t[i].pid, proc, sizeof(proc)), "target",
+				     t[i].what, "count", (json_int_t)t[i].n),
 			   d->o->top);
-	tab = report_table(sec, "EMFILE and ENFILE failures", "process:str:PROCESS,syscall:str:SYSCALL,errno:str:ERRNO,count:int:COUNT");
-	json_object_foreach(diag_get(d, "@fd_limit"), key, x) {
+	tab = report_table(sec, "EMFILE and ENFILE failures",
+			   "process:str:PROCESS,syscall:str:SYSCALL,errno:str:ERRNO,count:int:COUNT");
+	json_object_foreach(diag_get(d, "@fd_limit"), key, x)
+	{
 		int64_t k[3], c;
 		json_t *is;
 
@@ -283,13 +290,16 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 		diag_proc(d, (long)k[0], proc, sizeof(proc));
 		diag_sys((long)k[1], sys, sizeof(sys));
 		diag_errno((long)k[2], en, sizeof(en));
-		report_row(tab, json_pack("{ss ss ss sI}", "process", proc, "syscall", sys, "errno", en, "count", (json_int_t)c),
+		report_row(tab,
+			   json_pack("{ss ss ss sI}", "process", proc, "syscall", sys, "errno", en, "count",
+				     (json_int_t)c),
 			   d->o->top);
-		is = report_issue(r, "warning", "fd_limit", "%s ran out of descriptors: %s failed %lld times with %s", proc,
-				  sys, (long long)c, en);
-		report_evidence(is, "%s", k[2] == 24 ? "the process reached its RLIMIT_NOFILE (ulimit -n): a leak, or a "
-						      "limit too low for its load"
-						    : "the system's file table is full (fs.file-max)");
+		is = report_issue(r, "warning", "fd_limit", "%s ran out of descriptors: %s failed %lld times with %s",
+				  proc, sys, (long long)c, en);
+		report_evidence(is, "%s",
+				k[2] == 24 ? "the process reached its RLIMIT_NOFILE (ulimit -n): a leak, or a "
+					     "limit too low for its load" :
+					     "the system's file table is full (fs.file-max)");
 		snprintf(opts, sizeof(opts), "-p %lld -d 10", (long long)k[0]);
 		report_next(is, "r::sys_close \"close fd %d\", arg1", opts, "whether it closes anything at all");
 	}
@@ -300,7 +310,10 @@ static void fdleak_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_fdleak = {
-	.name = "fdleak", .prefix = "@fd_", .base = 60, .report = fdleak_report,
+	.name = "fdleak",
+	.prefix = "@fd_",
+	.base = 60,
+	.report = fdleak_report,
 };
 
 /* ---- all: descriptor growth from /proc alone ---------------------------------- */
@@ -343,12 +356,13 @@ static void fdgrowth_report(struct diag *d, void *st, json_t *r)
 
 		report_row(t,
 			   json_pack("{ss sI sI sI sf}", "process", diag_proc(d, v[i].pid, proc, sizeof(proc)), "start",
-				     (json_int_t)v[i].start, "end", (json_int_t)v[i].end, "net", (json_int_t)net, "rate",
-				     diag_rate(d, (double)net)),
+				     (json_int_t)v[i].start, "end", (json_int_t)v[i].end, "net", (json_int_t)net,
+				     "rate", diag_rate(d, (double)net)),
 			   d->o->top);
 		if (net >= d->o->leak_threshold) {
-			json_t *is = report_issue(r, "notice", "fd_growth", "descriptors of %s grew from %ld to %ld in %.1f s",
-						  proc, v[i].start, v[i].end, d->run->elapsed);
+			json_t *is = report_issue(r, "notice", "fd_growth",
+						  "descriptors of %s grew from %ld to %ld in %.1f s", proc, v[i].start,
+						  v[i].end, d->run->elapsed);
 
 			snprintf(cmd, sizeof(cmd), "diagagent diagnose fdleak -p %ld -d 30", v[i].pid);
 			report_next_command(is, cmd, "which syscalls make them, and what stays open");
@@ -360,5 +374,8 @@ static void fdgrowth_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_fdgrowth = {
-	.name = "fdgrowth", .prefix = "@fdgrowth_", .base = -10, .report = fdgrowth_report,
+	.name = "fdgrowth",
+	.prefix = "@fdgrowth_",
+	.base = -10,
+	.report = fdgrowth_report,
 };

@@ -6,12 +6,12 @@
 #include "parser/diag_int.h"
 #include "tracespec/strbuf.h"
 
-#define REC_LAT 10
-#define REC_SLOW 11
-#define REC_OPEN 12
-#define MAX_NR 1024
-#define NAME_LEN 256
-#define FREQUENT_SYNC_PER_S 50.0   /* fsync+fdatasync per second that make a notice */
+#define REC_LAT		    10
+#define REC_SLOW	    11
+#define REC_OPEN	    12
+#define MAX_NR		    1024
+#define NAME_LEN	    256
+#define FREQUENT_SYNC_PER_S 50.0 /* fsync+fdatasync per second that make a notice */
 
 struct slow {
 	long nr, fd, pid, tid;
@@ -34,7 +34,7 @@ struct fs {
 	size_t nslow, capslow;
 	struct opened *open;
 	size_t nopen, capopen;
-	struct diag_counts failed;     /* failed opens: path, errno */
+	struct diag_counts failed; /* failed opens: path, errno */
 	int64_t nfailed;
 };
 
@@ -152,8 +152,8 @@ static const char *file_name(const struct diag *d, const struct fs *f, int64_t d
 	snprintf(k, sizeof(k), "%lld,%lld", (long long)dev, (long long)ino);
 	n = json_object_get(diag_get(d, "@fs_fname"), k);
 	if (json_is_string(n) && !*json_string_value(n))
-		snprintf(buf, size, "(no name: a pipe or an anonymous inode) dev %lld:%lld inode %lld", (long long)(dev >> 20),
-			 (long long)(dev & 0xfffff), (long long)ino);
+		snprintf(buf, size, "(no name: a pipe or an anonymous inode) dev %lld:%lld inode %lld",
+			 (long long)(dev >> 20), (long long)(dev & 0xfffff), (long long)ino);
 	else if (json_is_string(n))
 		snprintf(buf, size, "%s (dev %lld:%lld inode %lld)", json_string_value(n), (long long)(dev >> 20),
 			 (long long)(dev & 0xfffff), (long long)ino);
@@ -166,14 +166,22 @@ static const char *file_name(const struct diag *d, const struct fs *f, int64_t d
 static const char *file_type(int64_t mode)
 {
 	switch (mode & 0xf000) {
-	case 0x8000: return "file";
-	case 0x4000: return "dir";
-	case 0x2000: return "char dev";
-	case 0x6000: return "block dev";
-	case 0x1000: return "fifo";
-	case 0xc000: return "socket";
-	case 0xa000: return "symlink";
-	default: return "?";
+	case 0x8000:
+		return "file";
+	case 0x4000:
+		return "dir";
+	case 0x2000:
+		return "char dev";
+	case 0x6000:
+		return "block dev";
+	case 0x1000:
+		return "fifo";
+	case 0xc000:
+		return "socket";
+	case 0xa000:
+		return "symlink";
+	default:
+		return "?";
 	}
 }
 
@@ -232,7 +240,8 @@ static struct fileagg *files(const struct diag *d, size_t *n)
 	*n = 0;
 	if (!a)
 		return NULL;
-	json_object_foreach(ops, key, v) {
+	json_object_foreach(ops, key, v)
+	{
 		int64_t k[3], c, bytes, t;
 		size_t i;
 
@@ -266,8 +275,9 @@ static void file_rows(const struct diag *d, const struct fs *f, json_t *t, const
 	for (size_t i = 0; i < n; i++) {
 		snprintf(k, sizeof(k), "%lld,%lld", (long long)a[i].dev, (long long)a[i].ino);
 		report_row(t,
-			   json_pack("{ss ss sI sI sI sI}", "file", file_name(d, f, a[i].dev, a[i].ino, name, sizeof(name)),
-				     "type", file_type(diag_get_int(d, "@fs_fmode", k)), "read", (json_int_t)a[i].rbytes,
+			   json_pack("{ss ss sI sI sI sI}", "file",
+				     file_name(d, f, a[i].dev, a[i].ino, name, sizeof(name)), "type",
+				     file_type(diag_get_int(d, "@fs_fmode", k)), "read", (json_int_t)a[i].rbytes,
 				     "written", (json_int_t)a[i].wbytes, "ops", (json_int_t)a[i].ops, "time",
 				     (json_int_t)a[i].time),
 			   d->o->top);
@@ -285,7 +295,8 @@ static void ops_section(struct diag *d, struct fs *f, json_t *r, int64_t *syncs)
 			 "op:str:OP,count:int:COUNT,rate:rate:PER S,errors:int:ERRORS,bytes:bytes:BYTES,"
 			 "bytes_rate:bytes:BYTES/S,p50:ns:P50,p90:ns:P90,p99:ns:P99,max:ns:MAX,source:str:LATENCY");
 	*syncs = 0;
-	json_object_foreach(ops, key, v) {
+	json_object_foreach(ops, key, v)
+	{
 		int64_t nr, count = 0, errs = 0;
 		struct bpfmap_hist h;
 		struct dist_summary s;
@@ -294,7 +305,8 @@ static void ops_section(struct diag *d, struct fs *f, json_t *r, int64_t *syncs)
 
 		if (!bpfmap_key(key, 1, &nr, NULL) || !bpfmap_i64(v, &count) || nr < 0 || nr >= MAX_NR)
 			continue;
-		json_object_foreach(diag_get(d, "@fs_err"), ek, ev) {
+		json_object_foreach(diag_get(d, "@fs_err"), ek, ev)
+		{
 			int64_t kk[2], n;
 
 			if (bpfmap_key(ek, 2, kk, NULL) && kk[0] == nr && bpfmap_i64(ev, &n))
@@ -302,25 +314,29 @@ static void ops_section(struct diag *d, struct fs *f, json_t *r, int64_t *syncs)
 		}
 		snprintf(k, sizeof(k), "%lld", (long long)nr);
 		/* Exact when every call's sample arrived: as many as the kernel counted. */
-		dist_summary(&f->lat[nr], (uint64_t)count, diag_get_hist(d, "@fs_lat", k, &h) ? &h : NULL, (uint64_t)diag_get_int(d, "@fs_max", k), &s);
+		dist_summary(&f->lat[nr], (uint64_t)count, diag_get_hist(d, "@fs_lat", k, &h) ? &h : NULL,
+			     (uint64_t)diag_get_int(d, "@fs_max", k), &s);
 		estimated |= !s.exact;
 		diag_sys((long)nr, sys, sizeof(sys));
 		if (op_kind(sys) == OP_SYNC)
 			*syncs += count;
 		report_row(t,
-			   json_pack("{ss sI sf sI sI sf sI sI sI sI ss}", "op", sys, "count", (json_int_t)count, "rate",
-				     diag_rate(d, (double)count), "errors", (json_int_t)errs, "bytes",
+			   json_pack("{ss sI sf sI sI sf sI sI sI sI ss}", "op", sys, "count", (json_int_t)count,
+				     "rate", diag_rate(d, (double)count), "errors", (json_int_t)errs, "bytes",
 				     (json_int_t)diag_get_int(d, "@fs_bytes", k), "bytes_rate",
-				     diag_rate(d, (double)diag_get_int(d, "@fs_bytes", k)), "p50", (json_int_t)s.p50, "p90",
-				     (json_int_t)s.p90, "p99", (json_int_t)s.p99, "max", (json_int_t)s.max, "source",
-				     s.exact ? "exact" : "histogram"),
+				     diag_rate(d, (double)diag_get_int(d, "@fs_bytes", k)), "p50", (json_int_t)s.p50,
+				     "p90", (json_int_t)s.p90, "p99", (json_int_t)s.p99, "max", (json_int_t)s.max,
+				     "source", s.exact ? "exact" : "histogram"),
 			   0);
 	}
-	report_note(sec, "latency is from entry to exit of the syscall; 'exact' rows are computed from every "
-			 "call, 'histogram' rows are estimated from the kernel's log2 buckets (the max is the kernel's own)%s",
-		    estimated ? " because the stream of samples was capped or lost events" : "");
+	report_note(
+		sec,
+		"latency is from entry to exit of the syscall; 'exact' rows are computed from every "
+		"call, 'histogram' rows are estimated from the kernel's log2 buckets (the max is the kernel's own)%s",
+		estimated ? " because the stream of samples was capped or lost events" : "");
 	t = report_table(sec, "errors", "op:str:OP,errno:str:ERRNO,count:int:COUNT");
-	json_object_foreach(diag_get(d, "@fs_err"), key, v) {
+	json_object_foreach(diag_get(d, "@fs_err"), key, v)
+	{
 		int64_t kk[2], n;
 		char en[32];
 
@@ -343,7 +359,8 @@ static void slow_section(struct diag *d, struct fs *f, json_t *r)
 	snprintf(title, sizeof(title), "Slow operations (%s or more)", ms);
 	sec = report_section(r, "slow", title);
 	diag_sort(f->slow, f->nslow, sizeof(*f->slow), cmp_slow);
-	t = report_table(sec, "slowest first", "op:str:OP,process:str:PROCESS,file:str:FILE,latency:ns:LATENCY,result:int:RESULT");
+	t = report_table(sec, "slowest first",
+			 "op:str:OP,process:str:PROCESS,file:str:FILE,latency:ns:LATENCY,result:int:RESULT");
 	for (size_t i = 0; i < f->nslow; i++) {
 		s = &f->slow[i];
 		snprintf(k, sizeof(k), "%s[%ld]", s->comm, s->pid);
@@ -352,12 +369,13 @@ static void slow_section(struct diag *d, struct fs *f, json_t *r)
 		else
 			snprintf(name, sizeof(name), "fd %ld", s->fd);
 		report_row(t,
-			   json_pack("{ss ss ss sI sI}", "op", diag_sys(s->nr, sys, sizeof(sys)), "process", k, "file", name,
-				     "latency", (json_int_t)s->lat, "result", (json_int_t)s->ret),
+			   json_pack("{ss ss ss sI sI}", "op", diag_sys(s->nr, sys, sizeof(sys)), "process", k, "file",
+				     name, "latency", (json_int_t)s->lat, "result", (json_int_t)s->ret),
 			   d->o->top);
 	}
 	if (!diag_complete(d, REC_SLOW))
-		report_note(sec, "more slow operations happened than were streamed: the list is the first %zu", f->nslow);
+		report_note(sec, "more slow operations happened than were streamed: the list is the first %zu",
+			    f->nslow);
 	if (f->nslow == 0)
 		return;
 	s = &f->slow[0];
@@ -414,7 +432,8 @@ static void procs_section(struct diag *d, json_t *r)
 
 	if (!a)
 		return;
-	json_object_foreach(ops, key, v) {
+	json_object_foreach(ops, key, v)
+	{
 		int64_t pid;
 
 		if (!bpfmap_key(key, 1, &pid, NULL) || !bpfmap_i64(v, &a[n].ops))
@@ -425,11 +444,13 @@ static void procs_section(struct diag *d, json_t *r)
 		n++;
 	}
 	diag_sort(a, n, sizeof(*a), cmp_proc);
-	t = report_table(sec, "by time in file syscalls", "process:str:PROCESS,ops:int:OPS,bytes:bytes:BYTES,time:ns:TIME");
+	t = report_table(sec, "by time in file syscalls",
+			 "process:str:PROCESS,ops:int:OPS,bytes:bytes:BYTES,time:ns:TIME");
 	for (size_t i = 0; i < n; i++)
 		report_row(t,
 			   json_pack("{ss sI sI sI}", "process", diag_proc(d, a[i].pid, proc, sizeof(proc)), "ops",
-				     (json_int_t)a[i].ops, "bytes", (json_int_t)a[i].bytes, "time", (json_int_t)a[i].time),
+				     (json_int_t)a[i].ops, "bytes", (json_int_t)a[i].bytes, "time",
+				     (json_int_t)a[i].time),
 			   d->o->top);
 	free(a);
 }
@@ -444,17 +465,21 @@ static void failed_opens(struct diag *d, struct fs *f, json_t *r)
 	t = report_table(sec, "by path", "path:str:PATH,errno:str:ERRNO,count:int:COUNT,process:str:PROCESS");
 	for (size_t i = 0; v && i < f->failed.n; i++)
 		report_row(t,
-			   json_pack("{ss ss sI ss}", "path", v[i].s, "errno", diag_errno(v[i].aux, en, sizeof(en)), "count",
-				     (json_int_t)v[i].n, "process", diag_proc(d, v[i].pid, proc, sizeof(proc))),
+			   json_pack("{ss ss sI ss}", "path", v[i].s, "errno", diag_errno(v[i].aux, en, sizeof(en)),
+				     "count", (json_int_t)v[i].n, "process",
+				     diag_proc(d, v[i].pid, proc, sizeof(proc))),
 			   d->o->top);
 	if (!diag_complete(d, REC_OPEN))
-		report_note(sec, "from the first %zu opens streamed; the kernel's counts are in File operations", f->nopen);
+		report_note(sec, "from the first %zu opens streamed; the kernel's counts are in File operations",
+			    f->nopen);
 	if (v && f->nfailed >= d->o->error_threshold) {
 		json_t *is = report_issue(r, "notice", "failed_opens", "%lld opens failed", (long long)f->nfailed);
 
-		report_evidence(is, "most: %s (%s) %lld times", v[0].s, diag_errno(v[0].aux, en, sizeof(en)), (long long)v[0].n);
+		report_evidence(is, "most: %s (%s) %lld times", v[0].s, diag_errno(v[0].aux, en, sizeof(en)),
+				(long long)v[0].n);
 		report_next(is, "r::sys_openat ((int)retval < 0) \"%d %s\", retval, arg2",
-			    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)), "each failed open with its path and errno");
+			    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+			    "each failed open with its path and errno");
 	}
 	free(v);
 }
@@ -476,15 +501,20 @@ static void fs_report(struct diag *d, void *st, json_t *r)
 	diag_series(d, r, "file operations", "count", "@fs_tl", NULL);
 	diag_series(d, r, "bytes read and written", "bytes", "@fs_tlb", NULL);
 	if (diag_rate(d, (double)syncs) >= FREQUENT_SYNC_PER_S) {
-		json_t *is = report_issue(r, "notice", "frequent_sync", "%lld fsync/fdatasync calls (%.0f/s): each waits "
-						       "for the device", (long long)syncs, diag_rate(d, (double)syncs));
+		json_t *is = report_issue(r, "notice", "frequent_sync",
+					  "%lld fsync/fdatasync calls (%.0f/s): each waits "
+					  "for the device",
+					  (long long)syncs, diag_rate(d, (double)syncs));
 
-		report_evidence(is, "more than %.0f/s is worth a look: batch writes or sync less often", FREQUENT_SYNC_PER_S);
-		report_next(is, "r::sys_fsync \"fd %d returned %d\", arg1, retval", diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+		report_evidence(is, "more than %.0f/s is worth a look: batch writes or sync less often",
+				FREQUENT_SYNC_PER_S);
+		report_next(is, "r::sys_fsync \"fd %d returned %d\", arg1, retval",
+			    diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
 			    "who syncs which descriptor, with each call's latency");
 	}
 	/* Errors that mean the data did not get where it was going. */
-	json_object_foreach(diag_get(d, "@fs_err"), key, v) {
+	json_object_foreach(diag_get(d, "@fs_err"), key, v)
+	{
 		int64_t k[2], n;
 
 		if (!bpfmap_key(key, 2, k, NULL) || !bpfmap_i64(v, &n))
@@ -495,15 +525,23 @@ static void fs_report(struct diag *d, void *st, json_t *r)
 						  diag_errno((long)k[1], en, sizeof(en)), strerror((int)k[1]));
 			char spec[128];
 
-			report_evidence(is, "data did not reach the file: check the device (EIO), free space (ENOSPC), quota "
-					    "(EDQUOT) or a read-only mount (EROFS)");
-			snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval == -%lld) \"fd %%d\", arg1", sys, (long long)k[1]);
-			report_next(is, spec, diag_trace_opts(d, d->o->pid, opts, sizeof(opts)), "which process and descriptor");
+			report_evidence(
+				is, "data did not reach the file: check the device (EIO), free space (ENOSPC), quota "
+				    "(EDQUOT) or a read-only mount (EROFS)");
+			snprintf(spec, sizeof(spec), "r::sys_%s ((int)retval == -%lld) \"fd %%d\", arg1", sys,
+				 (long long)k[1]);
+			report_next(is, spec, diag_trace_opts(d, d->o->pid, opts, sizeof(opts)),
+				    "which process and descriptor");
 		}
 	}
 }
 
 const struct diag_module diag_fs = {
-	.name = "fs", .prefix = "@fs_", .base = 10, .state_size = sizeof(struct fs),
-	.release = fs_release, .event = fs_event, .report = fs_report,
+	.name = "fs",
+	.prefix = "@fs_",
+	.base = 10,
+	.state_size = sizeof(struct fs),
+	.release = fs_release,
+	.event = fs_event,
+	.report = fs_report,
 };

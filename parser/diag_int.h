@@ -16,14 +16,14 @@
 #include "parser/report.h"
 
 #define DIAG_MAX_RECORDS (PRESET_MAX_RECORD_ID + 1)
-#define DIAG_MAX_SECONDS 3600        /* timeline length kept */
+#define DIAG_MAX_SECONDS 3600 /* timeline length kept */
 
 /* One preset's analysis. Records base..base+9 and maps "@PREFIX..." are its. */
 struct diag_module {
-	const char *name;         /* the preset */
-	const char *prefix;       /* "@fs_" */
-	int base;                 /* its record ids */
-	size_t state_size;        /* zeroed state, given to every call */
+	const char *name;   /* the preset */
+	const char *prefix; /* "@fs_" */
+	int base;	    /* its record ids */
+	size_t state_size;  /* zeroed state, given to every call */
 	void (*release)(void *st);
 	void (*event)(struct diag *d, void *st, const struct scan_event *ev);
 	void (*report)(struct diag *d, void *st, json_t *r);
@@ -40,17 +40,17 @@ struct diag_comm {
 struct diag {
 	const struct preset *p;
 	const struct diag_opts *o;
-	const struct diag_run *run;       /* while reporting */
-	const struct diag_host *h;        /* while reporting; never NULL then */
+	const struct diag_run *run; /* while reporting */
+	const struct diag_host *h;  /* while reporting; never NULL then */
 	int nmods;
 	const struct diag_module *mods[8];
 	void *states[8];
-	uint64_t streamed[DIAG_MAX_RECORDS];  /* events taken per record */
-	uint64_t over_cap[DIAG_MAX_RECORDS];  /* events past the cap */
-	json_t *maps;                         /* every map of the exit dump, by name */
-	struct diag_comm *comms;              /* pid -> command name */
+	uint64_t streamed[DIAG_MAX_RECORDS]; /* events taken per record */
+	uint64_t over_cap[DIAG_MAX_RECORDS]; /* events past the cap */
+	json_t *maps;			     /* every map of the exit dump, by name */
+	struct diag_comm *comms;	     /* pid -> command name */
 	size_t ncomms, capcomms;
-	bool full_maps;                       /* a map reached bpftrace's key limit */
+	bool full_maps; /* a map reached bpftrace's key limit */
 	char full_map[64];
 };
 
@@ -109,13 +109,13 @@ void diag_check_full(struct diag *d, const char *name, json_t *value);
 
 struct diag_count {
 	char *s;
-	long aux;                 /* told apart too: an errno, a pid */
-	long pid;                 /* a process that had it (the first) */
+	long aux; /* told apart too: an errno, a pid */
+	long pid; /* a process that had it (the first) */
 	int64_t n;
 };
 
 struct diag_counts {
-	struct diag_count *v;     /* open addressing, 2 * DIAG_COUNTS_MAX slots */
+	struct diag_count *v; /* open addressing, 2 * DIAG_COUNTS_MAX slots */
 	size_t n;
 	int64_t others;
 };

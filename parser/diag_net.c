@@ -6,12 +6,12 @@
 #include "parser/diag_int.h"
 #include "tracespec/strbuf.h"
 
-#define REC_CONNECT 20
-#define REC_HANDSHAKE 21
+#define REC_CONNECT    20
+#define REC_HANDSHAKE  21
 #define REC_RETRANSMIT 22
-#define MAX_DESTS 4096
-#define SEND_PROBE "tracepoint:sock:sock_send_length"
-#define RECV_PROBE "tracepoint:sock:sock_recv_length"
+#define MAX_DESTS      4096
+#define SEND_PROBE     "tracepoint:sock:sock_send_length"
+#define RECV_PROBE     "tracepoint:sock:sock_recv_length"
 
 struct dest {
 	int64_t fam, a[4], port;
@@ -19,12 +19,12 @@ struct dest {
 };
 
 struct netst {
-	struct dist hs;              /* handshake latency of the ones that succeeded */
-	uint64_t slow_hs;            /* of those, at or over the rtt threshold */
+	struct dist hs;	  /* handshake latency of the ones that succeeded */
+	uint64_t slow_hs; /* of those, at or over the rtt threshold */
 	uint64_t slow_max;
 	char slow_dest[64];
 	long slow_pid;
-	struct diag_counts fail_by;  /* "DEST" + errno -> the process seen first */
+	struct diag_counts fail_by; /* "DEST" + errno -> the process seen first */
 	struct dest *dests;
 	size_t ndests;
 };
@@ -132,13 +132,21 @@ static int cmp_failure(const void *a, const void *b)
 static const char *err_hint(int64_t err)
 {
 	switch (err) {
-	case 111: return "nothing listens on that port (or a firewall rejects it)";
-	case 110: return "no answer: the host is down, or a firewall drops the packets";
-	case 113: case 101: return "no route to that address";
-	case 99: return "no local address or port free (ephemeral ports used up?)";
-	case 104: return "the peer reset the connection";
-	case 0: return "the socket was closed before the handshake finished";
-	default: return "see connect(2)";
+	case 111:
+		return "nothing listens on that port (or a firewall rejects it)";
+	case 110:
+		return "no answer: the host is down, or a firewall drops the packets";
+	case 113:
+	case 101:
+		return "no route to that address";
+	case 99:
+		return "no local address or port free (ephemeral ports used up?)";
+	case 104:
+		return "the peer reset the connection";
+	case 0:
+		return "the socket was closed before the handshake finished";
+	default:
+		return "see connect(2)";
 	}
 }
 
@@ -173,7 +181,8 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 		return;
 	/* A connect() that failed before any SYN went out (hs 0); the ones that
 	 * sent a SYN are counted by how their handshake ended. */
-	json_object_foreach(conn, key, v) {
+	json_object_foreach(conn, key, v)
+	{
 		int64_t k[8], c;
 
 		if (bpfmap_key(key, 8, k, NULL) && bpfmap_i64(v, &c) && !expected_err(k[6]) && !k[7]) {
@@ -181,7 +190,8 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 			add_failure(f, &nf, cap, dest, k[6], c);
 		}
 	}
-	json_object_foreach(hs, key, v) {
+	json_object_foreach(hs, key, v)
+	{
 		int64_t k[8], c;
 
 		if (bpfmap_key(key, 8, k, NULL) && bpfmap_i64(v, &c) && !k[6]) {
@@ -189,7 +199,8 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 			add_failure(f, &nf, cap, dest, k[7], c);
 		}
 	}
-	json_object_foreach(uc, key, v) {
+	json_object_foreach(uc, key, v)
+	{
 		int64_t err, c;
 
 		if (bpfmap_key(key, 1, &err, &rest) && bpfmap_i64(v, &c) && !expected_err(err)) {
@@ -198,8 +209,9 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 		}
 	}
 	diag_sort(f, nf, sizeof(*f), cmp_failure);
-	t = report_table(sec, "counted in the kernel", "destination:str:DESTINATION,errno:str:ERRNO,count:int:COUNT,"
-						       "rate:rate:PER S,process:str:PROCESS");
+	t = report_table(sec, "counted in the kernel",
+			 "destination:str:DESTINATION,errno:str:ERRNO,count:int:COUNT,"
+			 "rate:rate:PER S,process:str:PROCESS");
 	all = diag_counts_sorted(&n->fail_by);
 	for (size_t i = 0; i < nf; i++) {
 		struct diag_count *who = NULL;
@@ -214,15 +226,18 @@ static void failures_section(struct diag *d, struct netst *n, json_t *r)
 		if (who)
 			diag_proc(d, who->pid, proc, sizeof(proc));
 		report_row(t,
-			   json_pack("{ss ss sI sf so}", "destination", f[i].dest, "errno", en, "count", (json_int_t)f[i].n, "rate",
-				     diag_rate(d, (double)f[i].n), "process", who ? json_string(proc) : json_null()),
+			   json_pack("{ss ss sI sf so}", "destination", f[i].dest, "errno", en, "count",
+				     (json_int_t)f[i].n, "rate", diag_rate(d, (double)f[i].n), "process",
+				     who ? json_string(proc) : json_null()),
 			   d->o->top);
 		if (f[i].n >= d->o->error_threshold && issues < d->o->top) {
-			json_t *is = report_issue(r, "warning", "connect_failures", "%lld connections to %s failed: %s (%s)",
-						  (long long)f[i].n, f[i].dest, en, f[i].err ? strerror((int)f[i].err) : "closed");
+			json_t *is = report_issue(r, "warning", "connect_failures",
+						  "%lld connections to %s failed: %s (%s)", (long long)f[i].n,
+						  f[i].dest, en, f[i].err ? strerror((int)f[i].err) : "closed");
 
 			report_evidence(is, "%s", err_hint(f[i].err));
-			report_evidence(is, "%.1f/s%s%s", diag_rate(d, (double)f[i].n), who ? ", by " : "", who ? proc : "");
+			report_evidence(is, "%.1f/s%s%s", diag_rate(d, (double)f[i].n), who ? ", by " : "",
+					who ? proc : "");
 			report_next(is, "r::sys_connect ((int)retval < 0) \"connect fd %d failed: %d\", arg1, retval",
 				    diag_trace_opts(d, who ? who->pid : d->o->pid, opts, sizeof(opts)),
 				    "each failing connect() as it happens, with its process");
@@ -241,7 +256,8 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 	const char *key, *rest;
 	char name[128], opts[64];
 
-	json_object_foreach(diag_get(d, "@net_conn"), key, v) {
+	json_object_foreach(diag_get(d, "@net_conn"), key, v)
+	{
 		int64_t k[8], c;
 		struct dest *x;
 
@@ -251,7 +267,8 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 				x->failed += c;
 		}
 	}
-	json_object_foreach(diag_get(d, "@net_hs"), key, v) {
+	json_object_foreach(diag_get(d, "@net_hs"), key, v)
+	{
 		int64_t k[8], c;
 		struct dest *x;
 
@@ -261,18 +278,21 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 				x->failed += c;
 		}
 	}
-	json_object_foreach(diag_get(d, "@net_rtx"), key, v) {
+	json_object_foreach(diag_get(d, "@net_rtx"), key, v)
+	{
 		int64_t k[6], c;
 		struct dest *x;
 
 		if (bpfmap_key(key, 6, k, NULL) && bpfmap_i64(v, &c) && (x = dest_of(n, k)))
 			x->rtx += c;
 	}
-	json_object_foreach(diag_get(d, "@net_bytes"), key, v) {
+	json_object_foreach(diag_get(d, "@net_bytes"), key, v)
+	{
 		int64_t k[6], c;
 		struct dest *x;
 
-		if (!bpfmap_key(key, 6, k, &rest) || !bpfmap_i64(v, &c) || (k[0] != 2 && k[0] != 10) || !(x = dest_of(n, k)))
+		if (!bpfmap_key(key, 6, k, &rest) || !bpfmap_i64(v, &c) || (k[0] != 2 && k[0] != 10) ||
+		    !(x = dest_of(n, k)))
 			continue;
 		if (strcmp(rest, SEND_PROBE) == 0)
 			x->sent += c;
@@ -280,26 +300,29 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 			x->recv += c;
 	}
 	diag_sort(n->dests, n->ndests, sizeof(*n->dests), cmp_dest);
-	t = report_table(sec, "by connections, then bytes", "destination:str:DESTINATION,connects:int:CONNECTS,"
-							   "handshakes:int:HANDSHAKES,failed:int:FAILED,sent:bytes:SENT,"
-							   "recv:bytes:RECEIVED,rtx:int:RETRANSMITS");
+	t = report_table(sec, "by connections, then bytes",
+			 "destination:str:DESTINATION,connects:int:CONNECTS,"
+			 "handshakes:int:HANDSHAKES,failed:int:FAILED,sent:bytes:SENT,"
+			 "recv:bytes:RECEIVED,rtx:int:RETRANSMITS");
 	for (size_t i = 0; i < n->ndests; i++) {
 		const struct dest *x = &n->dests[i];
 
 		report_row(t,
-			   json_pack("{ss sI sI sI sI sI sI}", "destination", dest_name(x, name, sizeof(name)), "connects",
-				     (json_int_t)x->connects, "handshakes", (json_int_t)x->handshakes, "failed",
-				     (json_int_t)x->failed, "sent", (json_int_t)x->sent, "recv", (json_int_t)x->recv, "rtx",
-				     (json_int_t)x->rtx),
+			   json_pack("{ss sI sI sI sI sI sI}", "destination", dest_name(x, name, sizeof(name)),
+				     "connects", (json_int_t)x->connects, "handshakes", (json_int_t)x->handshakes,
+				     "failed", (json_int_t)x->failed, "sent", (json_int_t)x->sent, "recv",
+				     (json_int_t)x->recv, "rtx", (json_int_t)x->rtx),
 			   d->o->top);
 		if (x->rtx >= d->o->error_threshold) {
 			json_t *is = report_issue(r, "warning", "retransmits", "%lld TCP retransmits to %s (%.1f/s)",
 						  (long long)x->rtx, name, diag_rate(d, (double)x->rtx));
 
-			report_evidence(is, "packets to it are lost or late: congestion, a bad link, or a peer that is slow to "
-					    "acknowledge");
-			report_next(is, "t:tcp:tcp_retransmit_skb \"retransmit to port %d, state %d\", args->dport, args->state",
-				    diag_trace_opts(d, -1, opts, sizeof(opts)), "each retransmit as it happens");
+			report_evidence(
+				is, "packets to it are lost or late: congestion, a bad link, or a peer that is slow to "
+				    "acknowledge");
+			report_next(
+				is, "t:tcp:tcp_retransmit_skb \"retransmit to port %d, state %d\", args->dport, args->state",
+				diag_trace_opts(d, -1, opts, sizeof(opts)), "each retransmit as it happens");
 		}
 	}
 	report_note(sec, "destinations of sends and receives come from the socket: an unconnected UDP socket shows "
@@ -309,7 +332,10 @@ static void dests_section(struct diag *d, struct netst *n, json_t *r)
 static void traffic_section(struct diag *d, json_t *r)
 {
 	json_t *sec = report_section(r, "traffic", "Traffic by process"), *t, *pb = diag_get(d, "@net_pbytes"), *v;
-	struct { long pid; int64_t sent, recv; } *p = calloc(json_object_size(pb) + 1, sizeof(*p));
+	struct {
+		long pid;
+		int64_t sent, recv;
+	} *p = calloc(json_object_size(pb) + 1, sizeof(*p));
 	size_t n = 0;
 	int64_t sent = 0, recv = 0;
 	const char *key, *rest;
@@ -317,7 +343,8 @@ static void traffic_section(struct diag *d, json_t *r)
 
 	if (!p)
 		return;
-	json_object_foreach(pb, key, v) {
+	json_object_foreach(pb, key, v)
+	{
 		int64_t pid, c;
 		size_t i;
 
@@ -332,15 +359,17 @@ static void traffic_section(struct diag *d, json_t *r)
 		else
 			p[i].recv += c, recv += c;
 	}
-	report_note(sec, "%lld bytes sent (%.0f/s), %lld received (%.0f/s)", (long long)sent, diag_rate(d, (double)sent),
-		    (long long)recv, diag_rate(d, (double)recv));
-	t = report_table(sec, "bytes through sockets", "process:str:PROCESS,sent:bytes:SENT,sent_rate:bytes:SENT/S,"
-						       "recv:bytes:RECEIVED,recv_rate:bytes:RECEIVED/S");
+	report_note(sec, "%lld bytes sent (%.0f/s), %lld received (%.0f/s)", (long long)sent,
+		    diag_rate(d, (double)sent), (long long)recv, diag_rate(d, (double)recv));
+	t = report_table(sec, "bytes through sockets",
+			 "process:str:PROCESS,sent:bytes:SENT,sent_rate:bytes:SENT/S,"
+			 "recv:bytes:RECEIVED,recv_rate:bytes:RECEIVED/S");
 	for (size_t i = 0; i < n; i++)
 		report_row(t,
 			   json_pack("{ss sI sI sI sI}", "process", diag_proc(d, p[i].pid, proc, sizeof(proc)), "sent",
-				     (json_int_t)p[i].sent, "sent_rate", (json_int_t)diag_rate(d, (double)p[i].sent), "recv",
-				     (json_int_t)p[i].recv, "recv_rate", (json_int_t)diag_rate(d, (double)p[i].recv)),
+				     (json_int_t)p[i].sent, "sent_rate", (json_int_t)diag_rate(d, (double)p[i].sent),
+				     "recv", (json_int_t)p[i].recv, "recv_rate",
+				     (json_int_t)diag_rate(d, (double)p[i].recv)),
 			   d->o->top);
 	free(p);
 }
@@ -355,13 +384,15 @@ static void net_report(struct diag *d, void *st, json_t *r)
 	const char *key;
 	char en[32], ms[32], proc[64], opts[64];
 
-	json_object_foreach(diag_get(d, "@net_hs"), key, v) {
+	json_object_foreach(diag_get(d, "@net_hs"), key, v)
+	{
 		int64_t k[8], c;
 
 		if (bpfmap_key(key, 8, k, NULL) && bpfmap_i64(v, &c))
 			*(k[6] ? &hs_ok : &hs_fail) += c;
 	}
-	json_object_foreach(diag_get(d, "@net_pconn"), key, v) {
+	json_object_foreach(diag_get(d, "@net_pconn"), key, v)
+	{
 		int64_t c;
 
 		if (bpfmap_i64(v, &c))
@@ -373,38 +404,47 @@ static void net_report(struct diag *d, void *st, json_t *r)
 		    (long long)(hs_ok + hs_fail), (long long)hs_ok, (long long)hs_fail);
 	diag_dist_table(sec, "connect latency (SYN sent to established)", &s);
 	t = report_table(sec, "connect() results", "result:str:RESULT,count:int:COUNT,max:ns:MAX LATENCY");
-	json_object_foreach(diag_get(d, "@net_cmax"), key, v) {
+	json_object_foreach(diag_get(d, "@net_cmax"), key, v)
+	{
 		int64_t err, max, c = 0;
 		json_t *pv;
 		const char *pk;
 
 		if (!bpfmap_key(key, 1, &err, NULL) || !bpfmap_i64(v, &max))
 			continue;
-		json_object_foreach(diag_get(d, "@net_pconn"), pk, pv) {
+		json_object_foreach(diag_get(d, "@net_pconn"), pk, pv)
+		{
 			int64_t k[2], x;
 
 			if (bpfmap_key(pk, 2, k, NULL) && k[1] == err && bpfmap_i64(pv, &x))
 				c += x;
 		}
 		report_row(t,
-			   json_pack("{ss sI sI}", "result", err ? diag_errno((long)err, en, sizeof(en)) : "0 (connected)",
-				     "count", (json_int_t)c, "max", (json_int_t)max),
+			   json_pack("{ss sI sI}", "result",
+				     err ? diag_errno((long)err, en, sizeof(en)) : "0 (connected)", "count",
+				     (json_int_t)c, "max", (json_int_t)max),
 			   0);
 	}
 	report_ns(d->o->rtt_ns, ms, sizeof(ms));
 	if (s.have && s.max >= d->o->rtt_ns) {
-		json_t *is = s.exact ? report_issue(r, "warning", "slow_connects", "slow connects: %llu handshakes took %s or "
-										  "more (max %s)",
-						    (unsigned long long)n->slow_hs, ms, report_ns(s.max, en, sizeof(en)))
-				     : report_issue(r, "warning", "slow_connects", "slow connects: handshakes took up to %s "
-										  "(the threshold is %s)",
+		json_t *is = s.exact ? report_issue(r, "warning", "slow_connects",
+						    "slow connects: %llu handshakes took %s or "
+						    "more (max %s)",
+						    (unsigned long long)n->slow_hs, ms,
+						    report_ns(s.max, en, sizeof(en))) :
+				       report_issue(r, "warning", "slow_connects",
+						    "slow connects: handshakes took up to %s "
+						    "(the threshold is %s)",
 						    report_ns(s.max, en, sizeof(en)), ms);
 
 		if (n->slow_dest[0])
-			report_evidence(is, "slowest: to %s by %s", n->slow_dest, diag_proc(d, n->slow_pid, proc, sizeof(proc)));
-		report_evidence(is, "p50 %s, p99 %s (%s)", report_ns(s.p50, ms, sizeof(ms)), report_ns(s.p99, en, sizeof(en)),
-				s.exact ? "exact" : "estimated");
-		report_next(is, "t:sock:inet_sock_set_state (args->oldstate == 2) \"port %d: state %d\", args->dport, args->newstate",
+			report_evidence(is, "slowest: to %s by %s", n->slow_dest,
+					diag_proc(d, n->slow_pid, proc, sizeof(proc)));
+		report_evidence(is, "p50 %s, p99 %s (%s)", report_ns(s.p50, ms, sizeof(ms)),
+				report_ns(s.p99, en, sizeof(en)), s.exact ? "exact" : "estimated");
+		report_next(is,
+			    "t:sock:inet_sock_set_state (args->oldstate == 2) \"port %d: state %d\", args->dport, "
+			    "args->newstate",
 			    diag_trace_opts(d, -1, opts, sizeof(opts)), "each handshake's end as it happens");
 	}
 	failures_section(d, n, r);
@@ -417,6 +457,11 @@ static void net_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_net = {
-	.name = "net", .prefix = "@net_", .base = 20, .state_size = sizeof(struct netst),
-	.release = net_release, .event = net_event, .report = net_report,
+	.name = "net",
+	.prefix = "@net_",
+	.base = 20,
+	.state_size = sizeof(struct netst),
+	.release = net_release,
+	.event = net_event,
+	.report = net_report,
 };

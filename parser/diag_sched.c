@@ -97,7 +97,8 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 	json_t *sec = report_section(r, "runq", "Run-queue latency"), *t, *v;
 	json_t *wait = diag_get(d, "@sch_wait"), *names = diag_get(d, "@sch_name");
 	size_t cap = json_object_size(wait) + json_object_size(diag_get(d, "@sch_offt")) +
-		     json_object_size(diag_get(d, "@sch_cs")) + 1, n = 0;
+		     json_object_size(diag_get(d, "@sch_cs")) + 1,
+	       n = 0;
 	struct proc *pv = calloc(cap, sizeof(*pv)), *p;
 	struct bpfmap_hist h;
 	struct dist none;
@@ -109,16 +110,18 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 	if (!pv)
 		return;
 	dist_init(&none);
-	dist_summary(&none, 0, diag_get_hist(d, "@sch_lat", NULL, &h) ? &h : NULL, (uint64_t)diag_get_int(d, "@sch_max", NULL),
-		     &sum);
+	dist_summary(&none, 0, diag_get_hist(d, "@sch_lat", NULL, &h) ? &h : NULL,
+		     (uint64_t)diag_get_int(d, "@sch_max", NULL), &sum);
 	diag_dist_table(sec, "from wakeup or preemption to running again (every CPU)", &sum);
 	report_note(sec, "percentiles are estimated from the kernel's log2 histogram (every switch is too many to "
 			 "stream); the max is exact");
 	/* Per process: threads grouped by the process they were seen in. */
-	json_object_foreach(wait, key, v) {
+	json_object_foreach(wait, key, v)
+	{
 		int64_t tid, x;
 
-		if (!bpfmap_key(key, 1, &tid, NULL) || !bpfmap_i64(v, &x) || !(p = proc_of(pv, &n, cap, tgid_of(d, key, tid))))
+		if (!bpfmap_key(key, 1, &tid, NULL) || !bpfmap_i64(v, &x) ||
+		    !(p = proc_of(pv, &n, cap, tgid_of(d, key, tid))))
 			continue;
 		p->threads++;
 		p->total += x;
@@ -127,16 +130,20 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 			p->max = diag_get_int(d, "@sch_waitmax", key);
 		p->slow += diag_get_int(d, "@sch_slow", key);
 		slow += diag_get_int(d, "@sch_slow", key);
-		if (json_is_string(json_object_get(names, key)) && strcmp(diag_comm(d, p->pid), "?") == 0 && p->pid == tid)
+		if (json_is_string(json_object_get(names, key)) && strcmp(diag_comm(d, p->pid), "?") == 0 &&
+		    p->pid == tid)
 			diag_set_comm(d, p->pid, json_string_value(json_object_get(names, key)));
 	}
-	json_object_foreach(diag_get(d, "@sch_offt"), key, v) {
+	json_object_foreach(diag_get(d, "@sch_offt"), key, v)
+	{
 		int64_t tid, x;
 
-		if (bpfmap_key(key, 1, &tid, NULL) && bpfmap_i64(v, &x) && (p = proc_of(pv, &n, cap, tgid_of(d, key, tid))))
+		if (bpfmap_key(key, 1, &tid, NULL) && bpfmap_i64(v, &x) &&
+		    (p = proc_of(pv, &n, cap, tgid_of(d, key, tid))))
 			p->off += x;
 	}
-	json_object_foreach(diag_get(d, "@sch_cs"), key, v) {
+	json_object_foreach(diag_get(d, "@sch_cs"), key, v)
+	{
 		int64_t k[2], x;
 
 		if (bpfmap_key(key, 2, k, NULL) && bpfmap_i64(v, &x) && (p = proc_of(pv, &n, cap, (long)k[0])))
@@ -145,30 +152,38 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 	report_ns(d->o->slow_ns, ms, sizeof(ms));
 	diag_sort(pv, n, sizeof(*pv), cmp_proc_wait);
 	sec = report_section(r, "runq_procs", "Processes waiting most for a CPU");
-	t = report_table(sec, "by total run-queue wait", "process:str:PROCESS,threads:int:THREADS,waits:int:WAITS,"
-							   "total:ns:TOTAL WAIT,avg:ns:AVG,max:ns:MAX,slow:int:SLOW WAITS,"
-							   "vol:int:SWITCHES,invol:int:PREEMPTED");
+	t = report_table(sec, "by total run-queue wait",
+			 "process:str:PROCESS,threads:int:THREADS,waits:int:WAITS,"
+			 "total:ns:TOTAL WAIT,avg:ns:AVG,max:ns:MAX,slow:int:SLOW WAITS,"
+			 "vol:int:SWITCHES,invol:int:PREEMPTED");
 	for (size_t i = 0; i < n; i++) {
 		if (!pv[i].waits)
 			continue;
 		report_row(t,
-			   json_pack("{ss sI sI sI sI sI sI sI sI}", "process", diag_proc(d, pv[i].pid, proc, sizeof(proc)),
-				     "threads", (json_int_t)pv[i].threads, "waits", (json_int_t)pv[i].waits, "total",
-				     (json_int_t)pv[i].total, "avg", (json_int_t)(pv[i].total / pv[i].waits), "max",
-				     (json_int_t)pv[i].max, "slow", (json_int_t)pv[i].slow, "vol", (json_int_t)pv[i].vol, "invol",
+			   json_pack("{ss sI sI sI sI sI sI sI sI}", "process",
+				     diag_proc(d, pv[i].pid, proc, sizeof(proc)), "threads", (json_int_t)pv[i].threads,
+				     "waits", (json_int_t)pv[i].waits, "total", (json_int_t)pv[i].total, "avg",
+				     (json_int_t)(pv[i].total / pv[i].waits), "max", (json_int_t)pv[i].max, "slow",
+				     (json_int_t)pv[i].slow, "vol", (json_int_t)pv[i].vol, "invol",
 				     (json_int_t)pv[i].invol),
 			   d->o->top);
 	}
-	report_note(sec, "SLOW WAITS: waits of %s or more; a thread is counted in its process once it has been "
-			 "seen leaving a CPU, before that as itself", ms);
+	report_note(sec,
+		    "SLOW WAITS: waits of %s or more; a thread is counted in its process once it has been "
+		    "seen leaving a CPU, before that as itself",
+		    ms);
 	if (slow > 0 && n > 0) {
 		json_t *is = report_issue(r, "warning", "runq_latency", "%lld run-queue waits of %s or more (max %s)",
 					  (long long)slow, ms, report_ns(sum.max, mx, sizeof(mx)));
 
 		report_evidence(is, "waiting most: %s (%s in all, max %s)", diag_proc(d, pv[0].pid, proc, sizeof(proc)),
-				report_ns((uint64_t)pv[0].total, ms, sizeof(ms)), report_ns((uint64_t)pv[0].max, mx, sizeof(mx)));
-		report_evidence(is, "runnable threads outnumber the CPUs, or a CPU hog or a CPU limit (cgroup cpu.max) holds them back");
-		report_next(is, "t:sched:sched_switch (args->prev_state == 0) \"%s preempted by %s\", args->prev_comm, args->next_comm",
+				report_ns((uint64_t)pv[0].total, ms, sizeof(ms)),
+				report_ns((uint64_t)pv[0].max, mx, sizeof(mx)));
+		report_evidence(is, "runnable threads outnumber the CPUs, or a CPU hog or a CPU limit (cgroup cpu.max) "
+				    "holds them back");
+		report_next(is,
+			    "t:sched:sched_switch (args->prev_state == 0) \"%s preempted by %s\", args->prev_comm, "
+			    "args->next_comm",
 			    diag_trace_opts(d, -1, opts, sizeof(opts)), "who takes the CPU from whom");
 	}
 	/* The slowest single waits, from the events. */
@@ -180,8 +195,8 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 		snprintf(th, sizeof(th), "%s[%ld]", s->slow[i].comm, s->slow[i].tid);
 		report_row(t,
 			   json_pack("{ss ss sI sI}", "thread", th, "process",
-				     s->slow[i].tgid > 0 ? diag_proc(d, s->slow[i].tgid, proc, sizeof(proc)) : "?", "latency",
-				     (json_int_t)s->slow[i].lat, "cpu", (json_int_t)s->slow[i].cpu),
+				     s->slow[i].tgid > 0 ? diag_proc(d, s->slow[i].tgid, proc, sizeof(proc)) : "?",
+				     "latency", (json_int_t)s->slow[i].lat, "cpu", (json_int_t)s->slow[i].cpu),
 			   d->o->top);
 	}
 	diag_sort(pv, n, sizeof(*pv), cmp_proc_off);
@@ -191,8 +206,8 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 	for (size_t i = 0; i < n; i++)
 		if (pv[i].off)
 			report_row(t,
-				   json_pack("{ss sI sI}", "process", diag_proc(d, pv[i].pid, proc, sizeof(proc)), "off",
-					     (json_int_t)pv[i].off, "threads", (json_int_t)pv[i].threads),
+				   json_pack("{ss sI sI}", "process", diag_proc(d, pv[i].pid, proc, sizeof(proc)),
+					     "off", (json_int_t)pv[i].off, "threads", (json_int_t)pv[i].threads),
 				   d->o->top);
 	report_note(sec, "off-CPU time of an idle thread (a server waiting for work) is normal: compare it with the "
 			 "time the request took");
@@ -201,6 +216,11 @@ static void sched_report(struct diag *d, void *st, json_t *r)
 }
 
 const struct diag_module diag_sched = {
-	.name = "sched", .prefix = "@sch_", .base = 50, .state_size = sizeof(struct schedst),
-	.release = sched_release, .event = sched_event, .report = sched_report,
+	.name = "sched",
+	.prefix = "@sch_",
+	.base = 50,
+	.state_size = sizeof(struct schedst),
+	.release = sched_release,
+	.event = sched_event,
+	.report = sched_report,
 };

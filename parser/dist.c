@@ -52,8 +52,7 @@ static uint64_t rank(const uint64_t *v, size_t n, double p)
 	return v[(r > n ? n : r) - 1];
 }
 
-void dist_summary(struct dist *d, uint64_t total, const struct bpfmap_hist *h, uint64_t kmax,
-		  struct dist_summary *out)
+void dist_summary(struct dist *d, uint64_t total, const struct bpfmap_hist *h, uint64_t kmax, struct dist_summary *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (d->n > 0 && !d->dropped && (total == 0 || total == d->n)) {
@@ -85,7 +84,7 @@ void dist_summary(struct dist *d, uint64_t total, const struct bpfmap_hist *h, u
 
 json_t *dist_json(const struct dist_summary *s)
 {
-	return json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s->count, "p50_ns", (json_int_t)s->p50,
-			 "p90_ns", (json_int_t)s->p90, "p99_ns", (json_int_t)s->p99, "max_ns", (json_int_t)s->max,
-			 "source", s->exact ? "exact" : "histogram");
+	return json_pack("{sI sI sI sI sI ss}", "count", (json_int_t)s->count, "p50_ns", (json_int_t)s->p50, "p90_ns",
+			 (json_int_t)s->p90, "p99_ns", (json_int_t)s->p99, "max_ns", (json_int_t)s->max, "source",
+			 s->exact ? "exact" : "histogram");
 }

@@ -9,12 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RENDER_MAX_TEXT (1024 * 1024)  /* a message or a value's text, at most */
+#define RENDER_MAX_TEXT (1024 * 1024) /* a message or a value's text, at most */
 
 /* ---- conversions ---------------------------------------------------------- */
 
 enum conv_kind {
-	CK_D32, CK_U32, CK_D16, CK_U16, CK_D64, CK_U64, CK_X32, CK_X64, CK_CHAR, CK_STR, CK_SYM,
+	CK_D32,
+	CK_U32,
+	CK_D16,
+	CK_U16,
+	CK_D64,
+	CK_U64,
+	CK_X32,
+	CK_X64,
+	CK_CHAR,
+	CK_STR,
+	CK_SYM,
 };
 
 /* The conversion at p (the text after '%'), as the spec parser matches them
@@ -22,13 +32,25 @@ enum conv_kind {
 static size_t match_conv(const char *p, enum conv_kind *k)
 {
 	switch (p[0]) {
-	case 'd': *k = CK_D32; return 1;
-	case 'u': *k = CK_U32; return 1;
-	case 'x': *k = CK_X32; return 1;
-	case 'c': *k = CK_CHAR; return 1;
-	case 's': *k = CK_STR; return 1;
+	case 'd':
+		*k = CK_D32;
+		return 1;
+	case 'u':
+		*k = CK_U32;
+		return 1;
+	case 'x':
+		*k = CK_X32;
+		return 1;
+	case 'c':
+		*k = CK_CHAR;
+		return 1;
+	case 's':
+		*k = CK_STR;
+		return 1;
 	case 'K':
-	case 'U': *k = CK_SYM; return 1;
+	case 'U':
+		*k = CK_SYM;
+		return 1;
 	case 'h':
 		if (p[1] == 'd' || p[1] == 'u') {
 			*k = p[1] == 'd' ? CK_D16 : CK_U16;
@@ -106,20 +128,30 @@ static int put_value(struct strbuf *out, enum conv_kind k, const struct scan_val
 	if (v->kind != SV_INT)
 		return out->err;
 	switch (k) {
-	case CK_D32: return put_signed(out, (int32_t)i);
-	case CK_U32: return put_dec(out, (uint32_t)i, false);
-	case CK_D16: return put_signed(out, (int16_t)i);
-	case CK_U16: return put_dec(out, (uint16_t)i, false);
-	case CK_D64: return put_signed(out, i);
-	case CK_U64: return put_dec(out, (uint64_t)i, false);
-	case CK_X32: return put_hex(out, (uint32_t)i, raw);
-	case CK_X64: return put_hex(out, (uint64_t)i, raw);
+	case CK_D32:
+		return put_signed(out, (int32_t)i);
+	case CK_U32:
+		return put_dec(out, (uint32_t)i, false);
+	case CK_D16:
+		return put_signed(out, (int16_t)i);
+	case CK_U16:
+		return put_dec(out, (uint16_t)i, false);
+	case CK_D64:
+		return put_signed(out, i);
+	case CK_U64:
+		return put_dec(out, (uint64_t)i, false);
+	case CK_X32:
+		return put_hex(out, (uint32_t)i, raw);
+	case CK_X64:
+		return put_hex(out, (uint64_t)i, raw);
 	case CK_CHAR:
 		if (raw)
 			return put_dec(out, (uint8_t)i, false);
 		return strbuf_putc(out, (char)(i & 0xff));
-	case CK_STR: return put_signed(out, i);
-	case CK_SYM: return put_hex(out, (uint64_t)i, true);
+	case CK_STR:
+		return put_signed(out, i);
+	case CK_SYM:
+		return put_hex(out, (uint64_t)i, true);
 	}
 	return out->err;
 }
@@ -178,7 +210,6 @@ int render_value(const struct scan_event *ev, int i, struct strbuf *out)
 }
 
 /* ---- UTF-8 and base64 ----------------------------------------------------- */
-
 
 json_t *render_json_string(const char *s, size_t len, bool *lossy)
 {
@@ -288,8 +319,8 @@ void render_time(int64_t ns, char *out)
 		memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
 		return;
 	}
-	n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(rem / 1000));
+	n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		     tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(rem / 1000));
 	if (n < 0 || n >= 32)
 		memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
 }
@@ -303,8 +334,7 @@ static bool put(json_t *obj, const char *key, json_t *v)
 
 /* A string under key in obj, and its exact bytes under b64key in *b64 when it
  * is not valid UTF-8 (b64 is created on first use). */
-static bool put_text(json_t *obj, const char *key, const char *s, size_t len, json_t **b64,
-		     const char *b64key)
+static bool put_text(json_t *obj, const char *key, const char *s, size_t len, json_t **b64, const char *b64key)
 {
 	bool lossy = false;
 
@@ -488,8 +518,8 @@ struct lossy_field {
 	size_t len;
 };
 
-static void put_field(struct strbuf *out, const char *key, const char *s, size_t len,
-		      struct lossy_field *lf, int *nlf, const char *b64key)
+static void put_field(struct strbuf *out, const char *key, const char *s, size_t len, struct lossy_field *lf, int *nlf,
+		      const char *b64key)
 {
 	bool lossy = false;
 
@@ -531,8 +561,7 @@ static void put_stack(struct strbuf *out, const char *key, const char *s, size_t
 	strbuf_putc(out, ']');
 }
 
-int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out,
-		      struct strbuf *scratch)
+int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out, struct strbuf *scratch)
 {
 	const struct layout_probe *lp = ev->lp;
 	int64_t ts = (int64_t)(ev->nsecs + (uint64_t)mono_to_wall_ns);

@@ -56,7 +56,6 @@ json_t *render_event_json(const struct scan_event *ev, int64_t mono_to_wall_ns);
  * path for streaming. scratch is a work buffer the caller keeps between
  * calls. Returns 0 or the strbuf error. */
 #define RENDER_MAX_LOSSY 24
-int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out,
-		      struct strbuf *scratch);
+int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out, struct strbuf *scratch);
 
 #endif /* DIAG_RENDER_H */

@@ -7,8 +7,8 @@
 
 #include "tracespec/strbuf.h"
 
-#define CELL_MAX 96          /* widest cell shown; longer text is cut with "..." */
-#define CHART_WIDTH 60       /* seconds per chart line; longer timelines are folded */
+#define CELL_MAX    96 /* widest cell shown; longer text is cut with "..." */
+#define CHART_WIDTH 60 /* seconds per chart line; longer timelines are folded */
 
 /* Text for a terminal: control bytes as \xHH, cut at CELL_MAX columns. */
 static void put_safe(struct strbuf *sb, const char *s, size_t max)
@@ -114,8 +114,8 @@ static void print_table(const json_t *t, FILE *out)
 			size_t cw;
 
 			strbuf_reset(&sb);
-			cell(json_object_get(json_array_get(rows, r), json_string_value(json_object_get(col, "key"))), type,
-			     &sb);
+			cell(json_object_get(json_array_get(rows, r), json_string_value(json_object_get(col, "key"))),
+			     type, &sb);
 			cw = width(strbuf_str(&sb));
 			/* text to the left, figures to the right, the last column unpadded */
 			if (left_align) {
@@ -165,10 +165,12 @@ static void print_series(const json_t *s, FILE *out)
 			if (unit && strcmp(unit, "ns") == 0)
 				fprintf(out, " peak %s at %zu s", report_ns((uint64_t)peak, buf, sizeof(buf)), peak_at);
 			else if (unit && strcmp(unit, "bytes") == 0)
-				fprintf(out, " peak %s/s at %zu s, %s in all", report_bytes((uint64_t)peak, buf, sizeof(buf)),
-					peak_at, report_bytes((uint64_t)total, buf + 32, 32));
+				fprintf(out, " peak %s/s at %zu s, %s in all",
+					report_bytes((uint64_t)peak, buf, sizeof(buf)), peak_at,
+					report_bytes((uint64_t)total, buf + 32, 32));
 			else
-				fprintf(out, " peak %lld/s at %zu s, %lld in all", (long long)peak, peak_at, (long long)total);
+				fprintf(out, " peak %lld/s at %zu s, %lld in all", (long long)peak, peak_at,
+					(long long)total);
 		}
 		fputc('\n', out);
 		if (n == 0)
@@ -182,7 +184,8 @@ static void print_lines(const json_t *arr, const char *lead, FILE *out)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		strbuf_reset(&sb);
 		put_safe(&sb, json_string_value(v) ? json_string_value(v) : "", 0);
 		fprintf(out, "%s%s\n", lead, strbuf_str(&sb));
@@ -197,9 +200,11 @@ void report_print(const json_t *r, FILE *out)
 	json_t *s, *t;
 
 	print_lines(json_object_get(r, "summary"), "", out);
-	json_array_foreach(secs, i, s) {
+	json_array_foreach(secs, i, s)
+	{
 		fprintf(out, "\n%s\n", json_string_value(json_object_get(s, "title")));
-		json_array_foreach(json_object_get(s, "tables"), j, t) {
+		json_array_foreach(json_object_get(s, "tables"), j, t)
+		{
 			if (j > 0)
 				fputc('\n', out);
 			print_table(t, out);
@@ -209,18 +214,19 @@ void report_print(const json_t *r, FILE *out)
 	series = json_object_get(json_object_get(r, "timeline"), "series");
 	if (json_array_size(series)) {
 		fprintf(out, "\nActivity per second (each mark is one second; ' .:-=+*#%%@' from none to the peak)\n");
-		json_array_foreach(series, i, s)
-			print_series(s, out);
+		json_array_foreach(series, i, s) print_series(s, out);
 	}
 	fprintf(out, "\nPotential issues\n");
 	if (!json_array_size(issues))
 		fprintf(out, "  none found with these thresholds\n");
-	json_array_foreach(issues, i, s) {
+	json_array_foreach(issues, i, s)
+	{
 		const json_t *next = json_object_get(s, "next");
 		struct strbuf sb = STRBUF_INIT(1 << 16);
 
 		put_safe(&sb, json_string_value(json_object_get(s, "title")), 0);
-		fprintf(out, "  %zu. [%s] %s\n", i + 1, json_string_value(json_object_get(s, "severity")), strbuf_str(&sb));
+		fprintf(out, "  %zu. [%s] %s\n", i + 1, json_string_value(json_object_get(s, "severity")),
+			strbuf_str(&sb));
 		print_lines(json_object_get(s, "evidence"), "     ", out);
 		if (next) {
 			strbuf_reset(&sb);

@@ -17,25 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCAN_JSON_DEPTH 64     /* nesting skipped in members the fast path ignores */
-#define SCAN_BAD_BYTES 200     /* bytes kept of a malformed line */
+#define SCAN_JSON_DEPTH 64  /* nesting skipped in members the fast path ignores */
+#define SCAN_BAD_BYTES	200 /* bytes kept of a malformed line */
 
 struct scanner {
 	const struct event_layout *l;
 	struct scan_callbacks cb;
 	struct scan_stats st;
 
-	char *part;                /* a line cut by a feed boundary */
+	char *part; /* a line cut by a feed boundary */
 	size_t plen, pcap;
-	bool discarding;           /* inside a line longer than SCAN_MAX_LINE */
+	bool discarding; /* inside a line longer than SCAN_MAX_LINE */
 
-	char *sbuf;                /* decoded strings of the current line */
+	char *sbuf; /* decoded strings of the current line */
 	size_t slen, scap;
 
-	char *rbuf;                /* the repaired text of a line for jansson */
+	char *rbuf; /* the repaired text of a line for jansson */
 	size_t rcap;
 
-	struct scan_value *raw;    /* the tuple's columns as read */
+	struct scan_value *raw; /* the tuple's columns as read */
 	int maxraw;
 	struct scan_value *values; /* the event's format values */
 	int maxvalues;
@@ -101,7 +101,6 @@ static int ffff_escape(const char *p, const char *end)
 		return -1;
 	return hi * 16 + lo;
 }
-
 
 /* Eight ASCII digits loaded little-endian as w, as a number (the
  * SWAR method simdjson uses). */
@@ -255,16 +254,42 @@ static int read_string(struct scanner *s, struct cursor *c, const char **out, si
 		if (p + 1 >= end)
 			return -1;
 		switch (p[1]) {
-		case '"': *d++ = '"'; p += 2; continue;
-		case '\\': *d++ = '\\'; p += 2; continue;
-		case '/': *d++ = '/'; p += 2; continue;
-		case 'b': *d++ = '\b'; p += 2; continue;
-		case 'f': *d++ = '\f'; p += 2; continue;
-		case 'n': *d++ = '\n'; p += 2; continue;
-		case 'r': *d++ = '\r'; p += 2; continue;
-		case 't': *d++ = '\t'; p += 2; continue;
-		case 'u': break;
-		default: return -1;
+		case '"':
+			*d++ = '"';
+			p += 2;
+			continue;
+		case '\\':
+			*d++ = '\\';
+			p += 2;
+			continue;
+		case '/':
+			*d++ = '/';
+			p += 2;
+			continue;
+		case 'b':
+			*d++ = '\b';
+			p += 2;
+			continue;
+		case 'f':
+			*d++ = '\f';
+			p += 2;
+			continue;
+		case 'n':
+			*d++ = '\n';
+			p += 2;
+			continue;
+		case 'r':
+			*d++ = '\r';
+			p += 2;
+			continue;
+		case 't':
+			*d++ = '\t';
+			p += 2;
+			continue;
+		case 'u':
+			break;
+		default:
+			return -1;
 		}
 		b = ffff_escape(p, end);
 		if (b >= 0) {
@@ -508,11 +533,21 @@ static int decode_tuple(struct scanner *s, int nraw)
 		if (raw[h].kind != SV_NULL && !value_int(&raw[h], &x))
 			return FAST_BAD;
 		switch (h) {
-		case LH_NSECS: ev.nsecs = (uint64_t)x; break;
-		case LH_CPU: ev.cpu = x; break;
-		case LH_PID: ev.pid = x; break;
-		case LH_TID: ev.tid = x; break;
-		default: ev.uid = x; break;
+		case LH_NSECS:
+			ev.nsecs = (uint64_t)x;
+			break;
+		case LH_CPU:
+			ev.cpu = x;
+			break;
+		case LH_PID:
+			ev.pid = x;
+			break;
+		case LH_TID:
+			ev.tid = x;
+			break;
+		default:
+			ev.uid = x;
+			break;
 		}
 	}
 	if (raw[LH_COMM].kind == SV_STR) {
@@ -554,8 +589,7 @@ static int decode_tuple(struct scanner *s, int nraw)
 			dst = &s->values[lp->cols[j].value];
 			*dst = *col;
 			/* an integer written as a string (bpftrace 0.24+) */
-			if (col->kind == SV_STR && !lp->values[lp->cols[j].value].is_string &&
-			    value_int(col, &v)) {
+			if (col->kind == SV_STR && !lp->values[lp->cols[j].value].is_string && value_int(col, &v)) {
 				dst->kind = SV_INT;
 				dst->i = v;
 				dst->s = NULL;
@@ -737,9 +771,9 @@ static bool big_int(const char *p, size_t n)
 		if (*u < '0' || *u > '9')
 			return false; /* a real number, or not a number at all */
 	if (*digits == '0' && digits + 1 < p + n)
-		return false;     /* a leading zero: invalid, and left so */
+		return false; /* a leading zero: invalid, and left so */
 	if (parse_int(&t, p + n, true, &v) < 0)
-		return true;      /* beyond UINT64_MAX or below INT64_MIN */
+		return true;	   /* beyond UINT64_MAX or below INT64_MIN */
 	return *p != '-' && v < 0; /* above INT64_MAX */
 }
 
@@ -883,7 +917,8 @@ static int slow_line(struct scanner *s, const char *line, size_t len)
 
 		if (!json_is_object(data))
 			goto out;
-		json_object_foreach(data, key, val) {
+		json_object_foreach(data, key, val)
+		{
 			if (s->cb.on_map)
 				s->cb.on_map(s->cb.ud, key, val);
 		}

@@ -28,40 +28,40 @@
 
 #include "tracespec/layout.h"
 
-#define SCAN_MAX_LINE (1024 * 1024)   /* longest line kept; longer ones are malformed */
-#define SCAN_MAX_VALUES 32            /* most columns in one tuple */
-#define SCAN_KEEP_BAD 5               /* malformed lines kept (first 200 bytes each) */
+#define SCAN_MAX_LINE	(1024 * 1024) /* longest line kept; longer ones are malformed */
+#define SCAN_MAX_VALUES 32	      /* most columns in one tuple */
+#define SCAN_KEEP_BAD	5	      /* malformed lines kept (first 200 bytes each) */
 
 /* One column of an event tuple as bpftrace printed it. */
 struct scan_value {
 	enum { SV_INT, SV_STR, SV_NULL } kind;
-	int64_t i;             /* SV_INT (integers that do not fit int64 are read as uint64 bits) */
-	const char *s;         /* SV_STR: raw bytes (escapes and \uffffffXX decoded), NUL-terminated;
+	int64_t i;     /* SV_INT (integers that do not fit int64 are read as uint64 bits) */
+	const char *s; /* SV_STR: raw bytes (escapes and \uffffffXX decoded), NUL-terminated;
 	                          valid only during the callback */
-	size_t len;            /* SV_STR: byte length */
+	size_t len;    /* SV_STR: byte length */
 };
 
 /* An event, decoded by the layout; valid only during the on_event callback. */
 struct scan_event {
-	uint64_t nsecs;        /* bpftrace's nsecs: CLOCK_MONOTONIC ns */
+	uint64_t nsecs; /* bpftrace's nsecs: CLOCK_MONOTONIC ns */
 	int64_t cpu, pid, tid, uid;
-	const char *comm;      /* raw bytes */
+	const char *comm; /* raw bytes */
 	size_t comm_len;
-	int probe;             /* index into layout->probes; checked to be in range */
+	int probe; /* index into layout->probes; checked to be in range */
 	const struct layout_probe *lp;
 	bool has_retval;
 	int64_t retval;
 	bool has_latency;
 	uint64_t latency_ns;
-	const struct scan_value *values;  /* lp->nvalues format values, in order */
-	const char *kstack, *ustack;      /* NULL when absent */
+	const struct scan_value *values; /* lp->nvalues format values, in order */
+	const char *kstack, *ustack;	 /* NULL when absent */
 	size_t kstack_len, ustack_len;
 };
 
 struct scan_callbacks {
 	void (*on_event)(void *ud, const struct scan_event *ev);
-	void (*on_attached)(void *ud, uint64_t nsecs);      /* the program's BEGIN marker */
-	void (*on_lost)(void *ud, uint64_t count);          /* each lost_events line */
+	void (*on_attached)(void *ud, uint64_t nsecs); /* the program's BEGIN marker */
+	void (*on_lost)(void *ud, uint64_t count);     /* each lost_events line */
 	/* a map printed at exit: name ("@__hits"), and its data as jansson
 	 * parsed it (a number, or an object of key -> number); borrowed */
 	void (*on_map)(void *ud, const char *name, json_t *value);
@@ -70,13 +70,13 @@ struct scan_callbacks {
 };
 
 struct scan_stats {
-	uint64_t lines;            /* every line, blank ones included */
-	uint64_t events;           /* value lines decoded into events */
-	uint64_t lost;             /* sum of lost_events */
-	uint64_t malformed;        /* lines that could not be understood */
-	uint64_t attached_probes;  /* from bpftrace's attached_probes line; 0 when not seen */
+	uint64_t lines;		  /* every line, blank ones included */
+	uint64_t events;	  /* value lines decoded into events */
+	uint64_t lost;		  /* sum of lost_events */
+	uint64_t malformed;	  /* lines that could not be understood */
+	uint64_t attached_probes; /* from bpftrace's attached_probes line; 0 when not seen */
 	int nbad;
-	char bad[SCAN_KEEP_BAD][201];  /* the first malformed lines (truncated) */
+	char bad[SCAN_KEEP_BAD][201]; /* the first malformed lines (truncated) */
 };
 
 struct scanner;

@@ -15,7 +15,7 @@ struct proc_count {
 };
 
 struct msg_slot {
-	char *msg;          /* NULL: empty slot */
+	char *msg; /* NULL: empty slot */
 	size_t len;
 	uint64_t hash;
 	uint64_t count;
@@ -23,19 +23,19 @@ struct msg_slot {
 
 struct trace_stats {
 	const struct event_layout *l;
-	uint64_t *streamed;        /* per probe */
-	uint64_t *hits;            /* per probe, from @__hits */
+	uint64_t *streamed; /* per probe */
+	uint64_t *hits;	    /* per probe, from @__hits */
 	bool have_hits;
-	uint64_t kernel_streamed;  /* @__streamed */
+	uint64_t kernel_streamed; /* @__streamed */
 	bool have_kernel_streamed;
 	uint64_t lost, filtered, over_cap, dropped_samples;
-	uint64_t *lat;             /* latency samples */
+	uint64_t *lat; /* latency samples */
 	size_t nlat, caplat;
-	uint64_t lat_seen;         /* every latency, also past the sample cap */
+	uint64_t lat_seen; /* every latency, also past the sample cap */
 	uint64_t lat_max;
 	struct proc_count *procs;
 	size_t nprocs;
-	struct msg_slot *msgs;     /* open addressing, power-of-two size */
+	struct msg_slot *msgs; /* open addressing, power-of-two size */
 	size_t msg_cap, msg_used;
 	uint64_t msg_other;
 };
@@ -189,8 +189,8 @@ static int cmp_slot_desc(const void *a, const void *b)
 	return x->len == y->len ? memcmp(x->msg, y->msg, x->len) : (x->len < y->len ? -1 : 1);
 }
 
-void stats_each_message(const struct trace_stats *st,
-			void (*fn)(void *ud, const char *msg, size_t len, uint64_t count), void *ud)
+void stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
+			void *ud)
 {
 	const struct msg_slot **order = calloc(st->msg_used ? st->msg_used : 1, sizeof(*order));
 	size_t n = 0;
@@ -236,7 +236,8 @@ static void map_procs(struct trace_stats *st, json_t *obj)
 	st->procs = calloc(json_object_size(obj) ? json_object_size(obj) : 1, sizeof(*st->procs));
 	if (!st->procs)
 		return;
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		/* "pid,comm": the comm is everything after the first comma (it may hold commas). */
 		const char *comma = strchr(key, ',');
 		struct proc_count *p = &st->procs[st->nprocs];
@@ -262,7 +263,8 @@ void stats_map(struct trace_stats *st, const char *name, json_t *value)
 
 	if (strcmp(name, LAYOUT_MAP_HITS) == 0 && json_is_object(value)) {
 		st->have_hits = true;
-		json_object_foreach(value, key, v) {
+		json_object_foreach(value, key, v)
+		{
 			long idx = strtol(key, NULL, 10);
 
 			if (idx >= 0 && idx < st->l->nprobes && json_u64(v, &n))
@@ -356,7 +358,8 @@ static json_t *top_json(struct trace_stats *st)
 		json_t *p = json_object();
 		bool lossy = false;
 
-		json_object_set_new(p, "process_name", render_json_string(st->procs[i].comm, st->procs[i].comm_len, &lossy));
+		json_object_set_new(p, "process_name",
+				    render_json_string(st->procs[i].comm, st->procs[i].comm_len, &lossy));
 		json_object_set_new(p, "pid", json_integer(st->procs[i].pid));
 		json_object_set_new(p, "event_count", json_integer((json_int_t)st->procs[i].count));
 		json_array_append_new(a, p);
@@ -385,8 +388,9 @@ json_t *stats_json(const struct trace_stats *cst, double duration_s, const struc
 	json_t *o = json_object(), *probes = json_array();
 	uint64_t total = stats_total(st), streamed = stats_streamed(st);
 	bool capped = st->over_cap > 0 ||
-		      (st->l->max_events >= 0 && (st->have_kernel_streamed ? st->kernel_streamed : streamed) >=
-		       (uint64_t)st->l->max_events && total > streamed + st->filtered);
+		      (st->l->max_events >= 0 &&
+		       (st->have_kernel_streamed ? st->kernel_streamed : streamed) >= (uint64_t)st->l->max_events &&
+		       total > streamed + st->filtered);
 
 	if (!o || !probes) {
 		json_decref(o);
@@ -394,8 +398,7 @@ json_t *stats_json(const struct trace_stats *cst, double duration_s, const struc
 		return NULL;
 	}
 	json_object_set_new(o, "total_events", json_integer((json_int_t)total));
-	json_object_set_new(o, "events_per_second",
-			    json_real(duration_s > 0 ? (double)total / duration_s : 0.0));
+	json_object_set_new(o, "events_per_second", json_real(duration_s > 0 ? (double)total / duration_s : 0.0));
 	json_object_set_new(o, "streamed_events", json_integer((json_int_t)streamed));
 	json_object_set_new(o, "lost_events", json_integer((json_int_t)st->lost));
 	json_object_set_new(o, "capped", json_boolean(capped));

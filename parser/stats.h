@@ -12,9 +12,9 @@
 
 #include "parser/scan.h"
 
-#define STATS_MAX_LATENCIES (1u << 20)  /* latency samples kept for exact percentiles */
-#define STATS_MAX_MESSAGES 100000       /* distinct -A messages counted; the rest as "(other)" */
-#define STATS_TOP 10                    /* top_processes entries */
+#define STATS_MAX_LATENCIES (1u << 20) /* latency samples kept for exact percentiles */
+#define STATS_MAX_MESSAGES  100000     /* distinct -A messages counted; the rest as "(other)" */
+#define STATS_TOP	    10	       /* top_processes entries */
 
 struct trace_stats;
 
@@ -56,7 +56,7 @@ uint64_t stats_streamed(const struct trace_stats *st);
 json_t *stats_json(const struct trace_stats *st, double duration_s, const struct scan_stats *ss);
 
 /* -A's counts, most frequent first: calls fn(msg, len, count) for each. */
-void stats_each_message(const struct trace_stats *st,
-			void (*fn)(void *ud, const char *msg, size_t len, uint64_t count), void *ud);
+void stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
+			void *ud);
 
 #endif /* DIAG_STATS_H */

@@ -35,10 +35,10 @@ void trace_opts_release(struct trace_opts *o)
 struct probe_gen {
 	const struct trace_spec *s;
 	const struct lowered *lw;
-	bool paired;                 /* syscall saved at entry, event at exit */
+	bool paired; /* syscall saved at entry, event at exit */
 	bool filter_at_exit;
-	bool exit_side;              /* emitting the exit probe: arguments come from $__e */
-	int saved[TP_FIELDS_MAX];    /* field -> position in the saved tuple (0: not saved) */
+	bool exit_side;		  /* emitting the exit probe: arguments come from $__e */
+	int saved[TP_FIELDS_MAX]; /* field -> position in the saved tuple (0: not saved) */
 	int nsaved;
 	int index;
 };
@@ -158,7 +158,8 @@ static int leaf(void *ud, const struct expr *e, struct strbuf *out, struct spec_
 	case EXPR_TPFIELD:
 		if (lw->kind == LK_SYSCALL && strcmp(e->u.name, "ret") == 0) {
 			if (!lw->ret) {
-				specerr_set(err, e->col, "trace the return: r::sys_NAME", "args->ret is only known at the exit");
+				specerr_set(err, e->col, "trace the return: r::sys_NAME",
+					    "args->ret is only known at the exit");
 				return -EINVAL;
 			}
 			return strbuf_puts(out, "args->ret");
@@ -241,8 +242,9 @@ static void analyse(struct probe_gen *g)
 	const struct trace_spec *s = g->s;
 
 	g->paired = g->lw->kind == LK_SYSCALL && (g->lw->ret || needs_strings(s));
-	g->filter_at_exit = g->paired && s->filter && (expr_has(s->filter, EXPR_RETVAL) || reads_string(s->filter) ||
-						       expr_has(s->filter, EXPR_TPFIELD));
+	g->filter_at_exit = g->paired && s->filter &&
+			    (expr_has(s->filter, EXPR_RETVAL) || reads_string(s->filter) ||
+			     expr_has(s->filter, EXPR_TPFIELD));
 	if (!g->paired)
 		return;
 	for (int i = 0; i < s->nvalues; i++)
@@ -303,7 +305,9 @@ static void leaf_type(void *ud, const struct expr *e, struct ktype *out)
 		return;
 	}
 	if (lw->kind == LK_SYSCALL || lw->kind == LK_TRACEPOINT)
-		f = e->kind == EXPR_ARG ? e->u.arg.n - 1 : e->kind == EXPR_TPFIELD ? field_index(&lw->fields, e->u.name) : -1;
+		f = e->kind == EXPR_ARG	    ? e->u.arg.n - 1 :
+		    e->kind == EXPR_TPFIELD ? field_index(&lw->fields, e->u.name) :
+					      -1;
 	if (f >= 0 && f < lw->fields.nfields) {
 		const struct tp_field *tf = &lw->fields.fields[f];
 
@@ -421,7 +425,8 @@ static int global_pred(const struct trace_opts *o, struct strbuf *out, struct sp
 	}
 	if (o->cgroup) {
 		if (stat(o->cgroup, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			specerr_set(err, -1, "give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/nginx.service",
+			specerr_set(err, -1,
+				    "give a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/nginx.service",
 				    "cgroup '%s' is not a directory", o->cgroup);
 			return -EINVAL;
 		}
@@ -468,8 +473,8 @@ static void attach_point(const struct probe_gen *g, bool exit_side, struct strbu
 }
 
 /* The tuple's columns after the header, and the layout that says what they are. */
-static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct layout_probe *lp,
-			struct strbuf *out, struct spec_error *err)
+static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct layout_probe *lp, struct strbuf *out,
+			struct spec_error *err)
 {
 	const struct trace_spec *s = g->s;
 	int n = 0;
@@ -536,8 +541,8 @@ static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct 
 }
 
 /* Count the match in the kernel, then print the event unless the cap is reached. */
-static int emit_event(struct probe_gen *g, const struct trace_opts *o, struct layout_probe *lp,
-		      const char *indent, struct strbuf *out, struct spec_error *err)
+static int emit_event(struct probe_gen *g, const struct trace_opts *o, struct layout_probe *lp, const char *indent,
+		      struct strbuf *out, struct spec_error *err)
 {
 	int rc;
 
@@ -572,8 +577,8 @@ static int emit_filter(struct probe_gen *g, const struct expr *filter, struct st
 	return ptr ? strbuf_puts(out, " != 0") : 0;
 }
 
-static int emit_predicate(const char *global, struct probe_gen *g, const struct expr *filter,
-			  struct strbuf *out, struct spec_error *err)
+static int emit_predicate(const char *global, struct probe_gen *g, const struct expr *filter, struct strbuf *out,
+			  struct spec_error *err)
 {
 	if (!*global && !filter)
 		return 0;
@@ -588,8 +593,8 @@ static int emit_predicate(const char *global, struct probe_gen *g, const struct 
 	return strbuf_puts(out, "/\n");
 }
 
-static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const char *global,
-		      struct layout_probe *lp, struct strbuf *out, struct spec_error *err)
+static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const char *global, struct layout_probe *lp,
+		      struct strbuf *out, struct spec_error *err)
 {
 	const struct trace_spec *s = g->s;
 	int rc;
@@ -695,7 +700,9 @@ static int check_opts(const struct trace_opts *o, struct spec_error *err)
 static int emit_header(struct trace_spec *const *specs, int nspecs, struct strbuf *out)
 {
 	strbuf_puts(out, "// generated by diagagent " DIAG_VERSION " for bpftrace 0.17 and later\n");
-	strbuf_puts(out, "// run: bpftrace -f json PROGRAM PID, where PID ($1) is bpftrace's own, left out of every probe\n");
+	strbuf_puts(
+		out,
+		"// run: bpftrace -f json PROGRAM PID, where PID ($1) is bpftrace's own, left out of every probe\n");
 	strbuf_puts(out, "// each event: print((nsecs, cpu, pid, tid, uid, comm, probe, columns...))\n");
 	for (int i = 0; i < nspecs; i++) {
 		strbuf_addf(out, "// probe %d: ", i);
@@ -705,8 +712,8 @@ static int emit_header(struct trace_spec *const *specs, int nspecs, struct strbu
 	return strbuf_putc(out, '\n');
 }
 
-int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace_opts *o,
-		 const struct lower_env *env, struct codegen_result *res, struct spec_error *err, int *bad)
+int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace_opts *o, const struct lower_env *env,
+		 struct codegen_result *res, struct spec_error *err, int *bad)
 {
 	struct strbuf out = STRBUF_INIT(CODEGEN_MAX_PROGRAM), global = STRBUF_INIT(16384);
 	struct event_layout *l = NULL;

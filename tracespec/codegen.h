@@ -18,32 +18,32 @@
 #include "tracespec/lower.h"
 #include "tracespec/spec.h"
 
-#define CODEGEN_MAX_PROGRAM (1024 * 1024)  /* generated program size cap */
-#define CODEGEN_MAX_STRLEN 200             /* bpftrace 0.17's string size limit */
-#define CODEGEN_MAX_SPECS 32
+#define CODEGEN_MAX_PROGRAM (1024 * 1024) /* generated program size cap */
+#define CODEGEN_MAX_STRLEN  200		  /* bpftrace 0.17's string size limit */
+#define CODEGEN_MAX_SPECS   32
 
 /* trace.py's options, and diagagent's own. */
 struct trace_opts {
-	long pid;             /* -p: process id; -1 when not set */
-	long tid;             /* -L: thread id; -1 */
-	long uid;             /* --uid; -1 */
-	char *name;           /* -n: the command name contains it; NULL */
-	char *cgroup;         /* -c: a cgroup v2 directory; NULL */
-	long max_events;      /* -M: events streamed at most; -1 = no cap */
-	int string_size;      /* -Z: bytes read per string; 0 = bpftrace's default (64) */
-	bool kstack;          /* -K */
-	bool ustack;          /* -U */
-	bool stack_addr;      /* -a: addresses in stacks */
-	bool include_self;    /* -S: do not leave bpftrace's own process out */
-	int buffer_pages;     /* -b: perf buffer pages per CPU; 0 = bpftrace's default */
-	int duration;         /* -d: seconds; 0 = until stopped */
+	long pid;	   /* -p: process id; -1 when not set */
+	long tid;	   /* -L: thread id; -1 */
+	long uid;	   /* --uid; -1 */
+	char *name;	   /* -n: the command name contains it; NULL */
+	char *cgroup;	   /* -c: a cgroup v2 directory; NULL */
+	long max_events;   /* -M: events streamed at most; -1 = no cap */
+	int string_size;   /* -Z: bytes read per string; 0 = bpftrace's default (64) */
+	bool kstack;	   /* -K */
+	bool ustack;	   /* -U */
+	bool stack_addr;   /* -a: addresses in stacks */
+	bool include_self; /* -S: do not leave bpftrace's own process out */
+	int buffer_pages;  /* -b: perf buffer pages per CPU; 0 = bpftrace's default */
+	int duration;	   /* -d: seconds; 0 = until stopped */
 	/* presentation, applied in user space */
-	bool timestamp;       /* -t: seconds since the trace started */
-	bool unix_time;       /* -u: with -t, UNIX time */
-	bool time_col;        /* -T: wall-clock time column */
-	bool cpu_col;         /* -C */
-	bool aggregate;       /* -A: count identical messages */
-	char *msg_regex;      /* -f: PCRE2 applied to the message */
+	bool timestamp;	 /* -t: seconds since the trace started */
+	bool unix_time;	 /* -u: with -t, UNIX time */
+	bool time_col;	 /* -T: wall-clock time column */
+	bool cpu_col;	 /* -C */
+	bool aggregate;	 /* -A: count identical messages */
+	char *msg_regex; /* -f: PCRE2 applied to the message */
 };
 
 /* Set every field to "not set". Cannot fail. */
@@ -53,8 +53,8 @@ void trace_opts_init(struct trace_opts *o);
 void trace_opts_release(struct trace_opts *o);
 
 struct codegen_result {
-	char *program;                 /* bpftrace program text; owned */
-	struct event_layout *layout;   /* owned */
+	char *program;		     /* bpftrace program text; owned */
+	struct event_layout *layout; /* owned */
 };
 
 /* Lower and generate specs[0..nspecs) with options o on the host env.
@@ -62,8 +62,8 @@ struct codegen_result {
  * with err filled and *bad set to the failing spec's index (-1 when an
  * option is at fault); -E2BIG when the program would exceed
  * CODEGEN_MAX_PROGRAM; -ENOMEM. */
-int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace_opts *o,
-		 const struct lower_env *env, struct codegen_result *res, struct spec_error *err, int *bad);
+int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace_opts *o, const struct lower_env *env,
+		 struct codegen_result *res, struct spec_error *err, int *bad);
 
 /* Free what res holds; a zeroed res is a no-op. */
 void codegen_release(struct codegen_result *res);

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define EDITDIST_MAX 128  /* longest word compared; longer ones are "too far" */
+#define EDITDIST_MAX 128 /* longest word compared; longer ones are "too far" */
 
 /* Optimal string alignment distance of a[0..la) and b[0..lb): insertions,
  * deletions, substitutions and swaps of two neighbours each cost 1. Returns

@@ -124,7 +124,8 @@ static int unary(const struct expr *e, const struct ktype *a, struct ktype *out,
 	if (e->u.op == OP_DEREF) {
 		set(out, KT_UNKNOWN);
 		if (a->kind == KT_INT)
-			return refuse(e, a, "dereferenced", "cast it to a pointer first: *(uint64 *)... is not in the spec language", err);
+			return refuse(e, a, "dereferenced",
+				      "cast it to a pointer first: *(uint64 *)... is not in the spec language", err);
 		if (is_ptr(a) && a->stars > 1) {
 			*out = *a;
 			out->stars--;
@@ -172,7 +173,12 @@ static int binary(const struct expr *e, const struct ktype *a, const struct ktyp
 		if (bad)
 			return refuse(at, bad, "added to or subtracted from that", NULL, err);
 		return 0;
-	case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
+	case OP_LT:
+	case OP_LE:
+	case OP_GT:
+	case OP_GE:
+	case OP_EQ:
+	case OP_NE:
 		/* pointers compare with pointers and integers; strings with == != only (the emitter) */
 		if ((a->kind == KT_STRUCT || b->kind == KT_STRUCT))
 			return refuse(a->kind == KT_STRUCT ? e->a : e->b, a->kind == KT_STRUCT ? a : b, "compared",
@@ -181,8 +187,9 @@ static int binary(const struct expr *e, const struct ktype *a, const struct ktyp
 	case OP_LAND:
 	case OP_LOR:
 		/* a pointer operand is emitted as (p != 0), as C reads it */
-		bad = a->kind == KT_STRING || a->kind == KT_STRUCT || a->kind == KT_ARRAY ? a
-		      : b->kind == KT_STRING || b->kind == KT_STRUCT || b->kind == KT_ARRAY ? b : NULL;
+		bad = a->kind == KT_STRING || a->kind == KT_STRUCT || a->kind == KT_ARRAY ? a :
+		      b->kind == KT_STRING || b->kind == KT_STRUCT || b->kind == KT_ARRAY ? b :
+											    NULL;
 		at = bad == a ? e->a : e->b;
 		if (bad)
 			return refuse(at, bad, e->u.op == OP_LAND ? "an operand of &&" : "an operand of ||",
@@ -278,7 +285,8 @@ int etype_of(const struct expr *e, const struct etype_ctx *ctx, struct ktype *ou
 		if (rc)
 			return rc;
 		if (a.kind == KT_INT || a.kind == KT_STRING || a.kind == KT_STRUCT)
-			return refuse(e->a, &a, "indexed with []", a.kind == KT_INT ? "cast it to a pointer first" : NULL, err);
+			return refuse(e->a, &a, "indexed with []",
+				      a.kind == KT_INT ? "cast it to a pointer first" : NULL, err);
 		if (not_number(&b))
 			return refuse(e->b, &b, "an index", NULL, err);
 		if (is_ptr(&a) && a.stars > 1) {

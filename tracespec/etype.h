@@ -24,7 +24,7 @@ struct etype_ctx {
 	 * on the probe at hand; KT_UNKNOWN when it cannot be told. */
 	void (*leaf)(void *ud, const struct expr *e, struct ktype *out);
 	void *ud;
-	bool btf;                  /* struct casts name kernel types (not for uprobes) */
+	bool btf; /* struct casts name kernel types (not for uprobes) */
 };
 
 /* The type of e. Returns 0 with *out filled, or -EINVAL with err filled

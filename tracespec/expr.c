@@ -6,36 +6,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPR_MAX_DEPTH 64   /* nesting of parentheses and operators */
-#define EXPR_MAX_STR 255    /* bytes in a string literal */
-#define EXPR_MAX_IDENT 63   /* bytes in a member, field or struct name */
-#define NEAR_MAX 32         /* bytes of a token quoted in a message */
+#define EXPR_MAX_DEPTH 64  /* nesting of parentheses and operators */
+#define EXPR_MAX_STR   255 /* bytes in a string literal */
+#define EXPR_MAX_IDENT 63  /* bytes in a member, field or struct name */
+#define NEAR_MAX       32  /* bytes of a token quoted in a message */
 
 /* ------------------------------------------------------------------------
  * Tokens
  */
 
 enum tok_kind {
-	T_END, T_INT, T_STR, T_IDENT,
-	T_LP, T_RP, T_LB, T_RB, T_COMMA, T_QUEST, T_COLON, T_ARROW, T_DOT,
-	T_NOT, T_BNOT, T_MINUS, T_PLUS, T_STAR, T_SLASH, T_PCT, T_SHL, T_SHR,
-	T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AMP, T_CARET, T_PIPE, T_LAND, T_LOR,
+	T_END,
+	T_INT,
+	T_STR,
+	T_IDENT,
+	T_LP,
+	T_RP,
+	T_LB,
+	T_RB,
+	T_COMMA,
+	T_QUEST,
+	T_COLON,
+	T_ARROW,
+	T_DOT,
+	T_NOT,
+	T_BNOT,
+	T_MINUS,
+	T_PLUS,
+	T_STAR,
+	T_SLASH,
+	T_PCT,
+	T_SHL,
+	T_SHR,
+	T_LT,
+	T_LE,
+	T_GT,
+	T_GE,
+	T_EQ,
+	T_NE,
+	T_AMP,
+	T_CARET,
+	T_PIPE,
+	T_LAND,
+	T_LOR,
 };
 
 struct token {
 	enum tok_kind kind;
-	size_t start, end;  /* byte offsets of the token in the text */
-	uint64_t ival;      /* T_INT (character literals too) */
-	char *str;          /* T_STR: decoded bytes, NUL-terminated, owned */
-	size_t len;         /* T_STR: bytes in str */
-	bool user;          /* T_IDENT: argN written as argN@user */
+	size_t start, end; /* byte offsets of the token in the text */
+	uint64_t ival;	   /* T_INT (character literals too) */
+	char *str;	   /* T_STR: decoded bytes, NUL-terminated, owned */
+	size_t len;	   /* T_STR: bytes in str */
+	bool user;	   /* T_IDENT: argN written as argN@user */
 };
 
 struct parser {
 	const char *text;
 	int col0;
-	size_t pos;         /* where the lexer goes on: just past tok */
-	struct token tok;   /* the lookahead */
+	size_t pos;	  /* where the lexer goes on: just past tok */
+	struct token tok; /* the lookahead */
 	int depth;
 	const struct expr_names *names;
 	struct spec_error *err;
@@ -48,13 +77,11 @@ struct punct {
 
 /* Longest first, so "<<" wins over "<". */
 static const struct punct puncts[] = {
-	{ "->", T_ARROW }, { "<<", T_SHL }, { ">>", T_SHR }, { "<=", T_LE },
-	{ ">=", T_GE }, { "==", T_EQ }, { "!=", T_NE }, { "&&", T_LAND },
-	{ "||", T_LOR }, { "(", T_LP }, { ")", T_RP }, { "[", T_LB }, { "]", T_RB },
-	{ ",", T_COMMA }, { "?", T_QUEST }, { ":", T_COLON }, { ".", T_DOT },
-	{ "!", T_NOT }, { "~", T_BNOT }, { "-", T_MINUS }, { "+", T_PLUS },
-	{ "*", T_STAR }, { "/", T_SLASH }, { "%", T_PCT }, { "<", T_LT },
-	{ ">", T_GT }, { "&", T_AMP }, { "^", T_CARET }, { "|", T_PIPE },
+	{ "->", T_ARROW }, { "<<", T_SHL },  { ">>", T_SHR },  { "<=", T_LE },	 { ">=", T_GE },   { "==", T_EQ },
+	{ "!=", T_NE },	   { "&&", T_LAND }, { "||", T_LOR },  { "(", T_LP },	 { ")", T_RP },	   { "[", T_LB },
+	{ "]", T_RB },	   { ",", T_COMMA }, { "?", T_QUEST }, { ":", T_COLON }, { ".", T_DOT },   { "!", T_NOT },
+	{ "~", T_BNOT },   { "-", T_MINUS }, { "+", T_PLUS },  { "*", T_STAR },	 { "/", T_SLASH }, { "%", T_PCT },
+	{ "<", T_LT },	   { ">", T_GT },    { "&", T_AMP },   { "^", T_CARET }, { "|", T_PIPE },
 };
 
 /* C operators that have no place in a filter; checked before puncts. */
@@ -148,17 +175,39 @@ static int lex_escape(struct parser *p, size_t *i, unsigned char *out)
 	int n = 0, d;
 
 	switch (c) {
-	case 'n': v = '\n'; break;
-	case 't': v = '\t'; break;
-	case 'r': v = '\r'; break;
-	case 'a': v = '\a'; break;
-	case 'b': v = '\b'; break;
-	case 'f': v = '\f'; break;
-	case 'v': v = '\v'; break;
-	case '\\': v = '\\'; break;
-	case '"': v = '"'; break;
-	case '\'': v = '\''; break;
-	case '?': v = '?'; break;
+	case 'n':
+		v = '\n';
+		break;
+	case 't':
+		v = '\t';
+		break;
+	case 'r':
+		v = '\r';
+		break;
+	case 'a':
+		v = '\a';
+		break;
+	case 'b':
+		v = '\b';
+		break;
+	case 'f':
+		v = '\f';
+		break;
+	case 'v':
+		v = '\v';
+		break;
+	case '\\':
+		v = '\\';
+		break;
+	case '"':
+		v = '"';
+		break;
+	case '\'':
+		v = '\'';
+		break;
+	case '?':
+		v = '?';
+		break;
 	case 'x':
 		d = hex_value(t[at + 2]);
 		while (n < 2 && d >= 0) {
@@ -193,8 +242,7 @@ static int lex_escape(struct parser *p, size_t *i, unsigned char *out)
 			return 0;
 		}
 		if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-			specerr_set(p->err, col_at(p, at),
-				    "known escapes: \\n \\t \\r \\\\ \\\" \\' \\xHH \\ooo",
+			specerr_set(p->err, col_at(p, at), "known escapes: \\n \\t \\r \\\\ \\\" \\' \\xHH \\ooo",
 				    "unknown escape '\\%c'", c);
 		else
 			specerr_set(p->err, col_at(p, at), NULL, "unknown escape sequence");
@@ -216,8 +264,7 @@ static int lex_string(struct parser *p, size_t i)
 	i++;
 	while (t[i] != '"') {
 		if (t[i] == '\0') {
-			specerr_set(p->err, col_at(p, start), "close it with '\"'",
-				    "unterminated string literal");
+			specerr_set(p->err, col_at(p, start), "close it with '\"'", "unterminated string literal");
 			return -EINVAL;
 		}
 		if (t[i] == '\\') {
@@ -235,8 +282,8 @@ static int lex_string(struct parser *p, size_t i)
 			c = (unsigned char)t[i++];
 		}
 		if (len == EXPR_MAX_STR) {
-			specerr_set(p->err, col_at(p, start), NULL,
-				    "string literal is longer than %d bytes", EXPR_MAX_STR);
+			specerr_set(p->err, col_at(p, start), NULL, "string literal is longer than %d bytes",
+				    EXPR_MAX_STR);
 			return -EINVAL;
 		}
 		buf[len++] = c;
@@ -261,13 +308,11 @@ static int lex_char(struct parser *p, size_t i)
 
 	i++;
 	if (t[i] == '\'') {
-		specerr_set(p->err, col_at(p, start), "write a character like 'a' or '\\n'",
-			    "empty character literal");
+		specerr_set(p->err, col_at(p, start), "write a character like 'a' or '\\n'", "empty character literal");
 		return -EINVAL;
 	}
 	if (t[i] == '\0') {
-		specerr_set(p->err, col_at(p, start), "close it with '''",
-			    "unterminated character literal");
+		specerr_set(p->err, col_at(p, start), "close it with '''", "unterminated character literal");
 		return -EINVAL;
 	}
 	if (t[i] == '\\') {
@@ -341,8 +386,8 @@ static int lex_number(struct parser *p, size_t i)
 		end++;
 	quote_span(p, start, end, q, sizeof(q));
 	if (t[end] == '.' && base != 16) {
-		specerr_set(p->err, col_at(p, start), "use an integer",
-			    "floating-point number '%s.' is not supported", q);
+		specerr_set(p->err, col_at(p, start), "use an integer", "floating-point number '%s.' is not supported",
+			    q);
 		return -EINVAL;
 	}
 	if (!digits || end != i) {
@@ -453,8 +498,8 @@ static int lex(struct parser *p)
 		specerr_set(p->err, col_at(p, i), "remove the comment", "comments are not allowed");
 		rc = -EINVAL;
 	} else if ((t[i] == '+' || t[i] == '-') && t[i + 1] == t[i]) {
-		specerr_set(p->err, col_at(p, i), "a filter cannot change a value",
-			    "'%c%c' is not allowed", t[i], t[i]);
+		specerr_set(p->err, col_at(p, i), "a filter cannot change a value", "'%c%c' is not allowed", t[i],
+			    t[i]);
 		rc = -EINVAL;
 	} else {
 		for (k = 0; k < sizeof(assign_ops) / sizeof(assign_ops[0]); k++) {
@@ -494,31 +539,95 @@ static bool tok_is(const struct parser *p, const char *word)
  */
 
 enum {
-	LV_LOR = 2, LV_LAND, LV_BOR, LV_BXOR, LV_BAND, LV_EQ, LV_REL, LV_SHIFT, LV_ADD, LV_MUL,
+	LV_LOR = 2,
+	LV_LAND,
+	LV_BOR,
+	LV_BXOR,
+	LV_BAND,
+	LV_EQ,
+	LV_REL,
+	LV_SHIFT,
+	LV_ADD,
+	LV_MUL,
 };
 
 static bool binop_of(enum tok_kind k, enum expr_op *op, int *level)
 {
 	switch (k) {
-	case T_LOR: *op = OP_LOR; *level = LV_LOR; return true;
-	case T_LAND: *op = OP_LAND; *level = LV_LAND; return true;
-	case T_PIPE: *op = OP_BOR; *level = LV_BOR; return true;
-	case T_CARET: *op = OP_BXOR; *level = LV_BXOR; return true;
-	case T_AMP: *op = OP_BAND; *level = LV_BAND; return true;
-	case T_EQ: *op = OP_EQ; *level = LV_EQ; return true;
-	case T_NE: *op = OP_NE; *level = LV_EQ; return true;
-	case T_LT: *op = OP_LT; *level = LV_REL; return true;
-	case T_LE: *op = OP_LE; *level = LV_REL; return true;
-	case T_GT: *op = OP_GT; *level = LV_REL; return true;
-	case T_GE: *op = OP_GE; *level = LV_REL; return true;
-	case T_SHL: *op = OP_SHL; *level = LV_SHIFT; return true;
-	case T_SHR: *op = OP_SHR; *level = LV_SHIFT; return true;
-	case T_PLUS: *op = OP_ADD; *level = LV_ADD; return true;
-	case T_MINUS: *op = OP_SUB; *level = LV_ADD; return true;
-	case T_STAR: *op = OP_MUL; *level = LV_MUL; return true;
-	case T_SLASH: *op = OP_DIV; *level = LV_MUL; return true;
-	case T_PCT: *op = OP_MOD; *level = LV_MUL; return true;
-	default: return false;
+	case T_LOR:
+		*op = OP_LOR;
+		*level = LV_LOR;
+		return true;
+	case T_LAND:
+		*op = OP_LAND;
+		*level = LV_LAND;
+		return true;
+	case T_PIPE:
+		*op = OP_BOR;
+		*level = LV_BOR;
+		return true;
+	case T_CARET:
+		*op = OP_BXOR;
+		*level = LV_BXOR;
+		return true;
+	case T_AMP:
+		*op = OP_BAND;
+		*level = LV_BAND;
+		return true;
+	case T_EQ:
+		*op = OP_EQ;
+		*level = LV_EQ;
+		return true;
+	case T_NE:
+		*op = OP_NE;
+		*level = LV_EQ;
+		return true;
+	case T_LT:
+		*op = OP_LT;
+		*level = LV_REL;
+		return true;
+	case T_LE:
+		*op = OP_LE;
+		*level = LV_REL;
+		return true;
+	case T_GT:
+		*op = OP_GT;
+		*level = LV_REL;
+		return true;
+	case T_GE:
+		*op = OP_GE;
+		*level = LV_REL;
+		return true;
+	case T_SHL:
+		*op = OP_SHL;
+		*level = LV_SHIFT;
+		return true;
+	case T_SHR:
+		*op = OP_SHR;
+		*level = LV_SHIFT;
+		return true;
+	case T_PLUS:
+		*op = OP_ADD;
+		*level = LV_ADD;
+		return true;
+	case T_MINUS:
+		*op = OP_SUB;
+		*level = LV_ADD;
+		return true;
+	case T_STAR:
+		*op = OP_MUL;
+		*level = LV_MUL;
+		return true;
+	case T_SLASH:
+		*op = OP_DIV;
+		*level = LV_MUL;
+		return true;
+	case T_PCT:
+		*op = OP_MOD;
+		*level = LV_MUL;
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -577,8 +686,8 @@ static int take_ident(struct parser *p, const char *what, char **out)
 	if (p->tok.kind != T_IDENT || !is_ident_start(s[0]) || p->tok.user)
 		return fail_at_tok(p, what, NULL);
 	if (n > EXPR_MAX_IDENT) {
-		specerr_set(p->err, col_at(p, p->tok.start), NULL,
-			    "name '%.32s...' is longer than %d characters", s, EXPR_MAX_IDENT);
+		specerr_set(p->err, col_at(p, p->tok.start), NULL, "name '%.32s...' is longer than %d characters", s,
+			    EXPR_MAX_IDENT);
 		return -EINVAL;
 	}
 	*out = strndup(s, n);
@@ -597,15 +706,13 @@ static int check_number(struct parser *p, const struct expr *e)
 	}
 	if (expr_is_string(e)) {
 		specerr_set(p->err, e->col, "compare it with == or != to a string literal, or use STRCMP",
-			    "string '%s' used as a number",
-			    e->kind == EXPR_MEMBER ? e->u.member.name : "comm");
+			    "string '%s' used as a number", e->kind == EXPR_MEMBER ? e->u.member.name : "comm");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int check_binary(struct parser *p, enum expr_op op, const struct expr *a,
-			const struct expr *b, size_t opoff)
+static int check_binary(struct parser *p, enum expr_op op, const struct expr *a, const struct expr *b, size_t opoff)
 {
 	int rc;
 
@@ -641,13 +748,12 @@ struct type_name {
 };
 
 static const struct type_name named_types[] = {
-	{ "u8", ET_UINT8 }, { "u16", ET_UINT16 }, { "u32", ET_UINT32 }, { "u64", ET_UINT64 },
-	{ "s8", ET_INT8 }, { "s16", ET_INT16 }, { "s32", ET_INT32 }, { "s64", ET_INT64 },
-	{ "int8", ET_INT8 }, { "int16", ET_INT16 }, { "int32", ET_INT32 }, { "int64", ET_INT64 },
-	{ "uint8", ET_UINT8 }, { "uint16", ET_UINT16 }, { "uint32", ET_UINT32 },
-	{ "uint64", ET_UINT64 }, { "bool", ET_UINT8 }, { "size_t", ET_UINT64 },
-	{ "ssize_t", ET_INT64 }, { "pid_t", ET_INT32 }, { "uid_t", ET_UINT32 },
-	{ "gid_t", ET_UINT32 }, { "off_t", ET_INT64 }, { "loff_t", ET_INT64 },
+	{ "u8", ET_UINT8 },	  { "u16", ET_UINT16 },	   { "u32", ET_UINT32 },    { "u64", ET_UINT64 },
+	{ "s8", ET_INT8 },	  { "s16", ET_INT16 },	   { "s32", ET_INT32 },	    { "s64", ET_INT64 },
+	{ "int8", ET_INT8 },	  { "int16", ET_INT16 },   { "int32", ET_INT32 },   { "int64", ET_INT64 },
+	{ "uint8", ET_UINT8 },	  { "uint16", ET_UINT16 }, { "uint32", ET_UINT32 }, { "uint64", ET_UINT64 },
+	{ "bool", ET_UINT8 },	  { "size_t", ET_UINT64 }, { "ssize_t", ET_INT64 }, { "pid_t", ET_INT32 },
+	{ "uid_t", ET_UINT32 },	  { "gid_t", ET_UINT32 },  { "off_t", ET_INT64 },   { "loff_t", ET_INT64 },
 	{ "umode_t", ET_UINT16 },
 };
 
@@ -840,8 +946,8 @@ static int fail_unknown(struct parser *p, const char *s, size_t n)
 	else if (is_type_word(s, n))
 		snprintf(hint, sizeof(hint), "a type can only be used in a cast, like (int)arg1");
 	else if (p->names && p->names->max_arg > 0)
-		snprintf(hint, sizeof(hint), "known names: arg1..arg%d, %s%s", p->names->max_arg,
-			 known, p->names->nparams > 0 ? " and the probe's parameters" : "");
+		snprintf(hint, sizeof(hint), "known names: arg1..arg%d, %s%s", p->names->max_arg, known,
+			 p->names->nparams > 0 ? " and the probe's parameters" : "");
 	else
 		snprintf(hint, sizeof(hint), "known names: %s%s", known,
 			 p->names && p->names->nparams > 0 ? " and the probe's parameters" : "");
@@ -860,8 +966,8 @@ static int parse_arg(struct parser *p, const char *s, size_t n, struct expr **ou
 	for (i = 3; i < n && v <= 1000; i++)
 		v = v * 10 + (s[i] - '0');
 	if (v == 0) {
-		specerr_set(p->err, col, "arguments are 1-based: arg1 is the first",
-			    "no argument '%.*s'", (int)(n > NEAR_MAX ? NEAR_MAX : n), s);
+		specerr_set(p->err, col, "arguments are 1-based: arg1 is the first", "no argument '%.*s'",
+			    (int)(n > NEAR_MAX ? NEAR_MAX : n), s);
 		return -EINVAL;
 	}
 	if (s[3] == '0' || v > max) {
@@ -933,8 +1039,7 @@ static int parse_strcmp(struct parser *p, struct expr **out)
 	if (rc)
 		goto cleanup;
 	if (p->tok.kind != T_STR) {
-		rc = fail_at_tok(p, "STRCMP's first argument must be a string literal",
-				 "write STRCMP(\"text\", EXPR)");
+		rc = fail_at_tok(p, "STRCMP's first argument must be a string literal", "write STRCMP(\"text\", EXPR)");
 		goto cleanup;
 	}
 	e->u.str.s = p->tok.str;
@@ -1142,11 +1247,21 @@ static int parse_unary(struct parser *p, struct expr **out)
 	int rc;
 
 	switch (p->tok.kind) {
-	case T_NOT: op = OP_NOT; break;
-	case T_BNOT: op = OP_BNOT; break;
-	case T_MINUS: op = OP_NEG; break;
-	case T_PLUS: op = OP_PLUS; break;
-	case T_STAR: op = OP_DEREF; break;
+	case T_NOT:
+		op = OP_NOT;
+		break;
+	case T_BNOT:
+		op = OP_BNOT;
+		break;
+	case T_MINUS:
+		op = OP_NEG;
+		break;
+	case T_PLUS:
+		op = OP_PLUS;
+		break;
+	case T_STAR:
+		op = OP_DEREF;
+		break;
 	case T_LP:
 		if (cast_ahead(p))
 			return parse_cast(p, out);
@@ -1274,8 +1389,8 @@ cleanup:
  * Public API
  */
 
-int expr_parse(const char *text, int col0, const struct expr_names *names,
-	       struct expr **out, size_t *consumed, struct spec_error *err)
+int expr_parse(const char *text, int col0, const struct expr_names *names, struct expr **out, size_t *consumed,
+	       struct spec_error *err)
 {
 	struct parser p;
 	struct expr *e = NULL;
@@ -1296,8 +1411,8 @@ int expr_parse(const char *text, int col0, const struct expr_names *names,
 		char near[NEAR_MAX + 32];
 
 		near_tok(&p, near, sizeof(near));
-		specerr_set(err, col_at(&p, p.tok.start), NULL, "empty expression%s%s",
-			    p.tok.kind == T_END ? "" : " ", p.tok.kind == T_END ? "" : near);
+		specerr_set(err, col_at(&p, p.tok.start), NULL, "empty expression%s%s", p.tok.kind == T_END ? "" : " ",
+			    p.tok.kind == T_END ? "" : near);
 		rc = -EINVAL;
 		goto cleanup;
 	}
@@ -1382,16 +1497,13 @@ struct expr *expr_dup(const struct expr *e)
 		n->u.name = dup_field(e->u.name, e->u.name ? strlen(e->u.name) : 0, &ok);
 		break;
 	case EXPR_PARAM:
-		n->u.param.name = dup_field(e->u.param.name,
-					    e->u.param.name ? strlen(e->u.param.name) : 0, &ok);
+		n->u.param.name = dup_field(e->u.param.name, e->u.param.name ? strlen(e->u.param.name) : 0, &ok);
 		break;
 	case EXPR_CAST:
-		n->u.cast.name = dup_field(e->u.cast.name,
-					   e->u.cast.name ? strlen(e->u.cast.name) : 0, &ok);
+		n->u.cast.name = dup_field(e->u.cast.name, e->u.cast.name ? strlen(e->u.cast.name) : 0, &ok);
 		break;
 	case EXPR_MEMBER:
-		n->u.member.name = dup_field(e->u.member.name,
-					     e->u.member.name ? strlen(e->u.member.name) : 0, &ok);
+		n->u.member.name = dup_field(e->u.member.name, e->u.member.name ? strlen(e->u.member.name) : 0, &ok);
 		break;
 	default:
 		break;

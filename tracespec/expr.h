@@ -48,70 +48,112 @@
 #include "tracespec/strbuf.h"
 
 enum expr_kind {
-	EXPR_INT,      /* u.ival */
-	EXPR_STR,      /* u.str: a string literal (only valid as STRCMP's first operand or
+	EXPR_INT,     /* u.ival */
+	EXPR_STR,     /* u.str: a string literal (only valid as STRCMP's first operand or
 	                  compared with == / != to a string-valued operand) */
-	EXPR_ARG,      /* u.arg: argN, 1-based; user = written argN@user */
-	EXPR_RETVAL,   /* retval */
-	EXPR_TPFIELD,  /* args->NAME: u.name */
-	EXPR_BUILTIN,  /* u.builtin */
-	EXPR_PARAM,    /* a signature parameter: u.param */
-	EXPR_UNARY,    /* u.op with a */
-	EXPR_BINARY,   /* u.op with a, b */
-	EXPR_COND,     /* a ? b : c */
-	EXPR_CAST,     /* u.cast applied to a */
-	EXPR_MEMBER,   /* a->NAME or a.NAME: u.member */
-	EXPR_INDEX,    /* a[b] */
-	EXPR_STRCMP,   /* STRCMP(u.str, a) */
+	EXPR_ARG,     /* u.arg: argN, 1-based; user = written argN@user */
+	EXPR_RETVAL,  /* retval */
+	EXPR_TPFIELD, /* args->NAME: u.name */
+	EXPR_BUILTIN, /* u.builtin */
+	EXPR_PARAM,   /* a signature parameter: u.param */
+	EXPR_UNARY,   /* u.op with a */
+	EXPR_BINARY,  /* u.op with a, b */
+	EXPR_COND,    /* a ? b : c */
+	EXPR_CAST,    /* u.cast applied to a */
+	EXPR_MEMBER,  /* a->NAME or a.NAME: u.member */
+	EXPR_INDEX,   /* a[b] */
+	EXPR_STRCMP,  /* STRCMP(u.str, a) */
 };
 
 enum expr_builtin {
-	EB_PID,     /* process id: trace.py $tgid, bpftrace pid */
-	EB_TID,     /* thread id: trace.py $pid, bpftrace tid */
+	EB_PID, /* process id: trace.py $tgid, bpftrace pid */
+	EB_TID, /* thread id: trace.py $pid, bpftrace tid */
 	EB_UID,
 	EB_GID,
-	EB_COMM,    /* a string */
+	EB_COMM, /* a string */
 	EB_CPU,
 	EB_CGROUP,
-	EB_TASK,    /* $task: bpftrace curtask */
+	EB_TASK, /* $task: bpftrace curtask */
 };
 
 enum expr_op {
 	/* unary */
-	OP_NOT, OP_BNOT, OP_NEG, OP_PLUS, OP_DEREF,
+	OP_NOT,
+	OP_BNOT,
+	OP_NEG,
+	OP_PLUS,
+	OP_DEREF,
 	/* binary */
-	OP_MUL, OP_DIV, OP_MOD, OP_ADD, OP_SUB, OP_SHL, OP_SHR,
-	OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE,
-	OP_BAND, OP_BXOR, OP_BOR, OP_LAND, OP_LOR,
+	OP_MUL,
+	OP_DIV,
+	OP_MOD,
+	OP_ADD,
+	OP_SUB,
+	OP_SHL,
+	OP_SHR,
+	OP_LT,
+	OP_LE,
+	OP_GT,
+	OP_GE,
+	OP_EQ,
+	OP_NE,
+	OP_BAND,
+	OP_BXOR,
+	OP_BOR,
+	OP_LAND,
+	OP_LOR,
 };
 
 enum expr_type {
-	ET_INT8, ET_UINT8, ET_INT16, ET_UINT16, ET_INT32, ET_UINT32, ET_INT64, ET_UINT64,
+	ET_INT8,
+	ET_UINT8,
+	ET_INT16,
+	ET_UINT16,
+	ET_INT32,
+	ET_UINT32,
+	ET_INT64,
+	ET_UINT64,
 	ET_STRUCT_PTR, /* (struct NAME *...): cast.name, cast.stars */
 };
 
 struct expr {
 	enum expr_kind kind;
-	int col;                    /* 0-based column of the node's first token in the spec text */
-	struct expr *a, *b, *c;     /* operands, as the kind says; NULL otherwise */
+	int col;		/* 0-based column of the node's first token in the spec text */
+	struct expr *a, *b, *c; /* operands, as the kind says; NULL otherwise */
 	union {
 		uint64_t ival;
-		struct { char *s; size_t len; } str;        /* decoded bytes, NUL-terminated */
-		struct { int n; bool user; } arg;
-		char *name;                                 /* EXPR_TPFIELD */
+		struct {
+			char *s;
+			size_t len;
+		} str; /* decoded bytes, NUL-terminated */
+		struct {
+			int n;
+			bool user;
+		} arg;
+		char *name; /* EXPR_TPFIELD */
 		enum expr_builtin builtin;
-		struct { int index; char *name; } param;
+		struct {
+			int index;
+			char *name;
+		} param;
 		enum expr_op op;
-		struct { enum expr_type type; char *name; int stars; } cast;
-		struct { char *name; bool arrow; } member;
+		struct {
+			enum expr_type type;
+			char *name;
+			int stars;
+		} cast;
+		struct {
+			char *name;
+			bool arrow;
+		} member;
 	} u;
 };
 
 /* What names a parse may accept besides the closed set. */
 struct expr_names {
-	const char *const *params;  /* signature parameter names, or NULL */
+	const char *const *params; /* signature parameter names, or NULL */
 	int nparams;
-	int max_arg;                /* highest argN accepted (6 for trace.py) */
+	int max_arg; /* highest argN accepted (6 for trace.py) */
 };
 
 /* Parse one expression from text, which starts at column col0 of the spec.
@@ -126,8 +168,8 @@ struct expr_names {
  * refuses it.
  * Returns 0 with *out set (free with expr_free()), -EINVAL with err filled
  * (column, message, hint), or -ENOMEM. */
-int expr_parse(const char *text, int col0, const struct expr_names *names,
-	       struct expr **out, size_t *consumed, struct spec_error *err);
+int expr_parse(const char *text, int col0, const struct expr_names *names, struct expr **out, size_t *consumed,
+	       struct spec_error *err);
 
 /* Free an expression tree; NULL is a no-op. */
 void expr_free(struct expr *e);
@@ -177,8 +219,7 @@ struct expr_emit_ctx {
  * (strncmp(str(E), "lit", LEN) == 0); string literals re-escaped so only
  * printable ASCII (and \n \t \" \\ escapes) appear in the output. Returns 0,
  * -EINVAL (err filled), or the strbuf error. */
-int expr_emit(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-	      struct spec_error *err);
+int expr_emit(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err);
 
 /* Append a bpftrace string literal for bytes s[0..len): "..." with \" \\ \n
  * \t escaped and every other byte outside printable ASCII written as a

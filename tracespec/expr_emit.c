@@ -7,45 +7,54 @@
 
 /* Precedence levels of the spec grammar, lowest first. */
 enum {
-	PREC_COND = 1, PREC_LOR, PREC_LAND, PREC_BOR, PREC_BXOR, PREC_BAND, PREC_EQ, PREC_REL,
-	PREC_SHIFT, PREC_ADD, PREC_MUL, PREC_UNARY, PREC_POSTFIX, PREC_PRIMARY,
+	PREC_COND = 1,
+	PREC_LOR,
+	PREC_LAND,
+	PREC_BOR,
+	PREC_BXOR,
+	PREC_BAND,
+	PREC_EQ,
+	PREC_REL,
+	PREC_SHIFT,
+	PREC_ADD,
+	PREC_MUL,
+	PREC_UNARY,
+	PREC_POSTFIX,
+	PREC_PRIMARY,
 };
 
 static const char *const op_text[] = {
-	[OP_NOT] = "!", [OP_BNOT] = "~", [OP_NEG] = "-", [OP_PLUS] = "+", [OP_DEREF] = "*",
-	[OP_MUL] = "*", [OP_DIV] = "/", [OP_MOD] = "%", [OP_ADD] = "+", [OP_SUB] = "-",
-	[OP_SHL] = "<<", [OP_SHR] = ">>", [OP_LT] = "<", [OP_LE] = "<=", [OP_GT] = ">",
-	[OP_GE] = ">=", [OP_EQ] = "==", [OP_NE] = "!=", [OP_BAND] = "&", [OP_BXOR] = "^",
-	[OP_BOR] = "|", [OP_LAND] = "&&", [OP_LOR] = "||",
+	[OP_NOT] = "!",	 [OP_BNOT] = "~", [OP_NEG] = "-", [OP_PLUS] = "+",  [OP_DEREF] = "*", [OP_MUL] = "*",
+	[OP_DIV] = "/",	 [OP_MOD] = "%",  [OP_ADD] = "+", [OP_SUB] = "-",   [OP_SHL] = "<<",  [OP_SHR] = ">>",
+	[OP_LT] = "<",	 [OP_LE] = "<=",  [OP_GT] = ">",  [OP_GE] = ">=",   [OP_EQ] = "==",   [OP_NE] = "!=",
+	[OP_BAND] = "&", [OP_BXOR] = "^", [OP_BOR] = "|", [OP_LAND] = "&&", [OP_LOR] = "||",
 };
 
 static const int op_prec[] = {
-	[OP_MUL] = PREC_MUL, [OP_DIV] = PREC_MUL, [OP_MOD] = PREC_MUL, [OP_ADD] = PREC_ADD,
-	[OP_SUB] = PREC_ADD, [OP_SHL] = PREC_SHIFT, [OP_SHR] = PREC_SHIFT, [OP_LT] = PREC_REL,
-	[OP_LE] = PREC_REL, [OP_GT] = PREC_REL, [OP_GE] = PREC_REL, [OP_EQ] = PREC_EQ,
-	[OP_NE] = PREC_EQ, [OP_BAND] = PREC_BAND, [OP_BXOR] = PREC_BXOR, [OP_BOR] = PREC_BOR,
-	[OP_LAND] = PREC_LAND, [OP_LOR] = PREC_LOR,
+	[OP_MUL] = PREC_MUL,   [OP_DIV] = PREC_MUL,   [OP_MOD] = PREC_MUL, [OP_ADD] = PREC_ADD,	  [OP_SUB] = PREC_ADD,
+	[OP_SHL] = PREC_SHIFT, [OP_SHR] = PREC_SHIFT, [OP_LT] = PREC_REL,  [OP_LE] = PREC_REL,	  [OP_GT] = PREC_REL,
+	[OP_GE] = PREC_REL,    [OP_EQ] = PREC_EQ,     [OP_NE] = PREC_EQ,   [OP_BAND] = PREC_BAND, [OP_BXOR] = PREC_BXOR,
+	[OP_BOR] = PREC_BOR,   [OP_LAND] = PREC_LAND, [OP_LOR] = PREC_LOR,
 };
 
 static const char *const c_type_names[] = {
-	[ET_INT8] = "char", [ET_UINT8] = "unsigned char", [ET_INT16] = "short",
-	[ET_UINT16] = "unsigned short", [ET_INT32] = "int", [ET_UINT32] = "unsigned int",
-	[ET_INT64] = "long", [ET_UINT64] = "unsigned long",
+	[ET_INT8] = "char", [ET_UINT8] = "unsigned char", [ET_INT16] = "short", [ET_UINT16] = "unsigned short",
+	[ET_INT32] = "int", [ET_UINT32] = "unsigned int", [ET_INT64] = "long",	[ET_UINT64] = "unsigned long",
 };
 
 static const char *const bt_type_names[] = {
-	[ET_INT8] = "int8", [ET_UINT8] = "uint8", [ET_INT16] = "int16", [ET_UINT16] = "uint16",
+	[ET_INT8] = "int8",   [ET_UINT8] = "uint8",   [ET_INT16] = "int16", [ET_UINT16] = "uint16",
 	[ET_INT32] = "int32", [ET_UINT32] = "uint32", [ET_INT64] = "int64", [ET_UINT64] = "uint64",
 };
 
 /* trace.py's spelling of each builtin, then bpftrace's. */
 static const char *const spec_builtins[] = {
-	[EB_PID] = "$tgid", [EB_TID] = "$pid", [EB_UID] = "$uid", [EB_GID] = "$gid",
+	[EB_PID] = "$tgid", [EB_TID] = "$pid", [EB_UID] = "$uid",      [EB_GID] = "$gid",
 	[EB_COMM] = "comm", [EB_CPU] = "$cpu", [EB_CGROUP] = "cgroup", [EB_TASK] = "$task",
 };
 
 static const char *const bt_builtins[] = {
-	[EB_PID] = "pid", [EB_TID] = "tid", [EB_UID] = "uid", [EB_GID] = "gid",
+	[EB_PID] = "pid",   [EB_TID] = "tid", [EB_UID] = "uid",	      [EB_GID] = "gid",
 	[EB_COMM] = "comm", [EB_CPU] = "cpu", [EB_CGROUP] = "cgroup", [EB_TASK] = "curtask",
 };
 
@@ -96,8 +105,7 @@ static int prec_of(const struct expr *e)
 	case EXPR_CAST:
 		return PREC_UNARY;
 	case EXPR_BINARY:
-		return (unsigned)e->u.op < NELEM(op_prec) && op_prec[e->u.op] ? op_prec[e->u.op]
-									: PREC_MUL;
+		return (unsigned)e->u.op < NELEM(op_prec) && op_prec[e->u.op] ? op_prec[e->u.op] : PREC_MUL;
 	case EXPR_COND:
 		return PREC_COND;
 	case EXPR_MEMBER:
@@ -124,8 +132,7 @@ static void print_cast_type(const struct expr *e, struct strbuf *out)
 		strbuf_putc(out, ')');
 		return;
 	}
-	strbuf_addf(out, "(%s)",
-		    name_or(table_get(c_type_names, NELEM(c_type_names), (unsigned)e->u.cast.type)));
+	strbuf_addf(out, "(%s)", name_or(table_get(c_type_names, NELEM(c_type_names), (unsigned)e->u.cast.type)));
 }
 
 static void print_rec(const struct expr *e, int minprec, struct strbuf *out)
@@ -152,8 +159,7 @@ static void print_rec(const struct expr *e, int minprec, struct strbuf *out)
 		strbuf_addf(out, "args->%s", name_or(e->u.name));
 		break;
 	case EXPR_BUILTIN:
-		strbuf_puts(out, name_or(table_get(spec_builtins, NELEM(spec_builtins),
-						   (unsigned)e->u.builtin)));
+		strbuf_puts(out, name_or(table_get(spec_builtins, NELEM(spec_builtins), (unsigned)e->u.builtin)));
 		break;
 	case EXPR_PARAM:
 		strbuf_puts(out, name_or(e->u.param.name));
@@ -161,8 +167,7 @@ static void print_rec(const struct expr *e, int minprec, struct strbuf *out)
 	case EXPR_UNARY:
 		strbuf_puts(out, name_or(table_get(op_text, NELEM(op_text), (unsigned)e->u.op)));
 		/* "- -x", never "--x", which reads as a decrement */
-		if ((e->u.op == OP_NEG || e->u.op == OP_PLUS) && e->a->kind == EXPR_UNARY &&
-		    e->a->u.op == e->u.op)
+		if ((e->u.op == OP_NEG || e->u.op == OP_PLUS) && e->a->kind == EXPR_UNARY && e->a->u.op == e->u.op)
 			strbuf_putc(out, ' ');
 		print_rec(e->a, PREC_UNARY, out);
 		break;
@@ -216,8 +221,7 @@ int expr_print(const struct expr *e, struct strbuf *out)
  * bpftrace
  */
 
-static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-		    struct spec_error *err);
+static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err);
 
 static int fail_string(const struct expr *e, struct spec_error *err)
 {
@@ -229,8 +233,7 @@ static int fail_string(const struct expr *e, struct spec_error *err)
 /* Operands that bind loosely in bpftrace (prefix operators and casts) are
  * parenthesised where another operator applies to them; everything else
  * emits as a primary or is parenthesised already. */
-static int emit_tight(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-		      struct spec_error *err)
+static int emit_tight(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	int rc;
 
@@ -255,14 +258,14 @@ static int check_literal(const struct expr *e, size_t len, struct spec_error *er
 }
 
 /* An operand compared with a string: as is when it is a string, else str(). */
-static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
-			  struct strbuf *out, struct spec_error *err)
+static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
+			  struct spec_error *err)
 {
 	int rc;
 
 	if (e->kind == EXPR_STR)
 		return check_literal(e, e->u.str.s ? e->u.str.len : 0, err) ?:
-		       expr_emit_string(e->u.str.s ? e->u.str.s : "", e->u.str.s ? e->u.str.len : 0, out);
+			       expr_emit_string(e->u.str.s ? e->u.str.s : "", e->u.str.s ? e->u.str.len : 0, out);
 	if (expr_is_string(e) || (ctx->is_string && ctx->is_string(ctx->ud, e)))
 		return emit_rec(e, ctx, out, err);
 	strbuf_puts(out, "str(");
@@ -272,8 +275,7 @@ static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
 }
 
 /* An operand C reads as a truth value: a pointer becomes (p != 0). */
-static int emit_truth(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-		      struct spec_error *err)
+static int emit_truth(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	int rc;
 
@@ -289,8 +291,7 @@ static int emit_binary(const struct expr *e, const struct expr_emit_ctx *ctx, st
 		       struct spec_error *err)
 {
 	bool truth = e->u.op == OP_LAND || e->u.op == OP_LOR;
-	bool strcmp_op = (e->u.op == OP_EQ || e->u.op == OP_NE) &&
-			 (e->a->kind == EXPR_STR || e->b->kind == EXPR_STR);
+	bool strcmp_op = (e->u.op == OP_EQ || e->u.op == OP_NE) && (e->a->kind == EXPR_STR || e->b->kind == EXPR_STR);
 	const char *op = table_get(op_text, NELEM(op_text), (unsigned)e->u.op);
 	int rc;
 
@@ -318,8 +319,7 @@ static int emit_binary(const struct expr *e, const struct expr_emit_ctx *ctx, st
 	return rc;
 }
 
-static int emit_leaf(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-		     struct spec_error *err)
+static int emit_leaf(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	if (!ctx || !ctx->leaf) {
 		specerr_set(err, e->col, NULL, "no way to emit this name here");
@@ -328,8 +328,7 @@ static int emit_leaf(const struct expr *e, const struct expr_emit_ctx *ctx, stru
 	return ctx->leaf(ctx->ud, e, out, err);
 }
 
-static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-		    struct spec_error *err)
+static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	const char *s;
 	int rc = 0, i;
@@ -433,8 +432,7 @@ static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struc
 	return rc;
 }
 
-int expr_emit(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
-	      struct spec_error *err)
+int expr_emit(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	size_t len0 = out->len;
 	int rc;

@@ -20,20 +20,21 @@ extern const char diag_kb_builtin_start[];
 extern const char diag_kb_builtin_end[];
 
 #define KB_MIN_WORD 4
-#define PLACEHOLDERS_HINT "write {errno}, {errno_name} or {syscall}; '{{' is a literal '{'"        /* shorter pattern words are not worth correcting towards */
+#define PLACEHOLDERS_HINT \
+	"write {errno}, {errno_name} or {syscall}; '{{' is a literal '{'" /* shorter pattern words are not worth correcting towards */
 
 struct loader {
 	struct kb *kb;
 	struct kb_error *err;
 	int line;
-	struct kb_family *cur;       /* family being read; NULL at top level */
-	struct kb_suggestion *sugg;  /* last suggest of cur */
+	struct kb_family *cur;	    /* family being read; NULL at top level */
+	struct kb_suggestion *sugg; /* last suggest of cur */
 	int nwords_cap, nprocs_cap, nstop_cap;
 };
 
 static const char *const directives[] = {
-	"threshold", "vocabulary", "process", "stopword", "extract", "family",
-	"title", "match", "errno", "syscall", "carry", "starter", "suggest", "reason", "instead",
+	"threshold", "vocabulary", "process", "stopword", "extract", "family", "title",	  "match",
+	"errno",     "syscall",	   "carry",   "starter",  "suggest", "reason", "instead",
 };
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -73,8 +74,13 @@ const char *kb_errno_name(int errnum)
 int kb_errno_by_name(const char *name, size_t len)
 {
 	/* names the C library gives another errno's number (one name each back) */
-	static const struct { const char *name; int errnum; } aliases[] = {
-		{ "EWOULDBLOCK", EWOULDBLOCK }, { "EDEADLOCK", EDEADLOCK }, { "ENOTSUP", ENOTSUP },
+	static const struct {
+		const char *name;
+		int errnum;
+	} aliases[] = {
+		{ "EWOULDBLOCK", EWOULDBLOCK },
+		{ "EDEADLOCK", EDEADLOCK },
+		{ "ENOTSUP", ENOTSUP },
 	};
 
 	if (len < 3 || len > 16 || (name[0] != 'E' && name[0] != 'e'))
@@ -298,7 +304,8 @@ static int family_end(struct loader *l)
 	if (!f->title)
 		rc = fail(l, "add: title TEXT", "family '%s' has no title", f->id);
 	else if (f->npatterns == 0 && f->nerrnos == 0 && !f->errno_any && !f->syscall_weight)
-		rc = fail(l, "add: match W REGEX, errno W NAME..., or syscall W", "family '%s' has nothing to match", f->id);
+		rc = fail(l, "add: match W REGEX, errno W NAME..., or syscall W", "family '%s' has nothing to match",
+			  f->id);
 	else if (f->nsugg == 0)
 		rc = fail(l, "add: suggest FACTOR SPEC", "family '%s' suggests nothing", f->id);
 	for (int i = 0; rc == 0 && i < f->nsugg; i++) {
@@ -518,8 +525,8 @@ static int unknown_directive(struct loader *l, const char *w)
 			snprintf(hint, sizeof(hint), "did you mean '%s'?", directives[i]);
 		}
 	}
-	return fail(l, hint[0] ? hint : "see the format at the top of tracespec/symptoms.kb",
-		    "unknown directive '%s'", w);
+	return fail(l, hint[0] ? hint : "see the format at the top of tracespec/symptoms.kb", "unknown directive '%s'",
+		    w);
 }
 
 static int in_family(struct loader *l, const char *w)

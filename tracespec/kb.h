@@ -26,10 +26,10 @@
 
 #include "tracespec/strbuf.h"
 
-#define KB_MAX_BYTES (4 << 20)   /* largest knowledge file accepted */
-#define KB_MAX_LINE 4096         /* longest line */
-#define KB_MAX_ERRNOS 16         /* errnos one family lists */
-#define KB_MAX_WORD 48           /* longest vocabulary word or process name */
+#define KB_MAX_BYTES  (4 << 20) /* largest knowledge file accepted */
+#define KB_MAX_LINE   4096	/* longest line */
+#define KB_MAX_ERRNOS 16	/* errnos one family lists */
+#define KB_MAX_WORD   48	/* longest vocabulary word or process name */
 
 /* How a PID or process name found in the text is carried into a family's
  * specs: by PID (the name when no PID was given), by name only (the PID of
@@ -39,32 +39,32 @@ enum kb_carry { KB_CARRY_PID, KB_CARRY_NAME, KB_CARRY_NONE };
 
 struct kb_pattern {
 	pcre2_code *re;
-	double weight;             /* (0, 1] */
+	double weight; /* (0, 1] */
 	int line;
 };
 
 struct kb_suggestion {
-	double factor;             /* (0, 1]: scales the family's score */
-	char *spec;                /* template: {errno} and {errno_name} filled at query time */
-	char *reason;              /* why this target, for a person */
-	char **instead;            /* nearest alternatives, in order, when spec cannot attach */
+	double factor;	/* (0, 1]: scales the family's score */
+	char *spec;	/* template: {errno} and {errno_name} filled at query time */
+	char *reason;	/* why this target, for a person */
+	char **instead; /* nearest alternatives, in order, when spec cannot attach */
 	int ninstead;
 	int line;
 };
 
 struct kb_family {
-	char *id;                  /* [a-z0-9-]+, unique */
+	char *id; /* [a-z0-9-]+, unique */
 	char *title;
 	int line;
 	struct kb_pattern *patterns;
 	int npatterns;
 	int errnos[KB_MAX_ERRNOS]; /* the errnos this family is about, in order */
 	int nerrnos;
-	bool errno_any;            /* any errno the text names is evidence */
-	double syscall_weight;     /* evidence of a syscall named in the text; 0 for none */
-	double errno_weight;       /* evidence of a listed errno in the text */
+	bool errno_any;	       /* any errno the text names is evidence */
+	double syscall_weight; /* evidence of a syscall named in the text; 0 for none */
+	double errno_weight;   /* evidence of a listed errno in the text */
 	enum kb_carry carry;
-	int starter;               /* > 0: offered, in this order, when nothing matches */
+	int starter; /* > 0: offered, in this order, when nothing matches */
 	struct kb_suggestion *sugg;
 	int nsugg;
 };
@@ -76,23 +76,23 @@ struct kb_extract {
 };
 
 struct kb {
-	char *source;              /* the file name, or "built-in" */
-	double threshold;          /* a family below this score is not offered */
+	char *source;	  /* the file name, or "built-in" */
+	double threshold; /* a family below this score is not offered */
 	struct kb_family *fam;
 	int nfam;
 	struct kb_extract *extract;
 	int nextract;
-	char **words;              /* vocabulary, sorted, unique, lowercase */
+	char **words; /* vocabulary, sorted, unique, lowercase */
 	int nwords;
-	char **procs;              /* well-known process names, lowercase */
+	char **procs; /* well-known process names, lowercase */
 	int nprocs;
-	char **stopwords;          /* never a process name, lowercase */
+	char **stopwords; /* never a process name, lowercase */
 	int nstopwords;
 };
 
 struct kb_error {
-	char source[128];          /* file name or "built-in" */
-	int line;                  /* 1-based; 0 when the error is not on one line */
+	char source[128]; /* file name or "built-in" */
+	int line;	  /* 1-based; 0 when the error is not on one line */
 	char msg[256];
 	char hint[256];
 };
@@ -121,8 +121,8 @@ void kb_free(struct kb *kb);
 
 /* What a template's placeholders stand for. */
 struct kb_vars {
-	int errnum;                /* {errno} (2), {errno_name} (ENOENT); 0 for none */
-	const char *syscall;       /* {syscall} (openat); NULL for none */
+	int errnum;	     /* {errno} (2), {errno_name} (ENOENT); 0 for none */
+	const char *syscall; /* {syscall} (openat); NULL for none */
 };
 
 /* Fill a spec or reason template from v. "{{" is a literal '{'. Returns 0,
@@ -137,7 +137,7 @@ bool kb_fillable(const char *tmpl, const struct kb_vars *v);
 bool kb_has_word(const struct kb *kb, const char *word, size_t len);
 
 /* Errno names and texts, from the C library. */
-#define KB_ERRNO_MAX 133           /* highest errno looked at (EHWPOISON on Linux) */
+#define KB_ERRNO_MAX 133 /* highest errno looked at (EHWPOISON on Linux) */
 
 /* The errno called name ("ENOENT", any case), or 0. */
 int kb_errno_by_name(const char *name, size_t len);

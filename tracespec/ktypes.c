@@ -197,8 +197,7 @@ int ktypes_struct_check(const char *name, char *suggest, size_t size)
 }
 
 /* A member of t (or of its anonymous members) whose name ends with tail. */
-static const struct btf_member *suffix_member(struct btf *btf, const struct btf_type *t, const char *tail,
-					      int depth)
+static const struct btf_member *suffix_member(struct btf *btf, const struct btf_type *t, const char *tail, int depth)
 {
 	const struct btf_member *m = btf_members(t);
 	size_t tl = strlen(tail);

@@ -30,18 +30,18 @@ int ktypes_member_check(const char *name, const char *member, char *suggest, siz
 
 /* The type of a value as bpftrace sees it, from BTF. */
 enum ktype_kind {
-	KT_UNKNOWN,     /* nothing known: never reason from it */
-	KT_INT,         /* an integer, enum or bool */
-	KT_PTR,         /* a pointer: to struct `name` (stars levels), or to anything else (name "") */
-	KT_STRUCT,      /* a struct or union by value: `name` ("" when anonymous) */
-	KT_ARRAY,       /* an array */
-	KT_STRING,      /* a string: comm, a char array (bpftrace reads char[N] as one) */
+	KT_UNKNOWN, /* nothing known: never reason from it */
+	KT_INT,	    /* an integer, enum or bool */
+	KT_PTR,	    /* a pointer: to struct `name` (stars levels), or to anything else (name "") */
+	KT_STRUCT,  /* a struct or union by value: `name` ("" when anonymous) */
+	KT_ARRAY,   /* an array */
+	KT_STRING,  /* a string: comm, a char array (bpftrace reads char[N] as one) */
 };
 
 struct ktype {
 	enum ktype_kind kind;
-	int stars;              /* KT_PTR: levels of indirection */
-	char name[64];          /* KT_PTR to a struct, KT_STRUCT */
+	int stars;     /* KT_PTR: levels of indirection */
+	char name[64]; /* KT_PTR to a struct, KT_STRUCT */
 };
 
 /* The type of member MEMBER of struct or union NAME (found through

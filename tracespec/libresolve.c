@@ -18,37 +18,37 @@
 #include <unistd.h>
 
 #ifndef LDCACHE_PATH
-#define LDCACHE_PATH "/etc/ld.so.cache"     /* -D for tests and fuzzing */
+#define LDCACHE_PATH "/etc/ld.so.cache" /* -D for tests and fuzzing */
 #endif
-#define LDCACHE_SIZE_MAX (64u << 20)       /* refuse caches larger than this */
-#define LDCACHE_OLD_MAGIC "ld.so-1.7.0"
-#define LDCACHE_NEW_MAGIC "glibc-ld.so.cache1.1"
-#define LDCACHE_OLD_HDR 16                 /* char magic[11], uint32 nlibs (aligned) */
-#define LDCACHE_OLD_ENTRY 12               /* int32 flags, uint32 key, uint32 value */
-#define LDCACHE_NEW_HDR 48
-#define LDCACHE_NEW_ENTRY 24
+#define LDCACHE_SIZE_MAX       (64u << 20) /* refuse caches larger than this */
+#define LDCACHE_OLD_MAGIC      "ld.so-1.7.0"
+#define LDCACHE_NEW_MAGIC      "glibc-ld.so.cache1.1"
+#define LDCACHE_OLD_HDR	       16 /* char magic[11], uint32 nlibs (aligned) */
+#define LDCACHE_OLD_ENTRY      12 /* int32 flags, uint32 key, uint32 value */
+#define LDCACHE_NEW_HDR	       48
+#define LDCACHE_NEW_ENTRY      24
 #define LDCACHE_FLAG_TYPE_MASK 0x00ff
 #define LDCACHE_FLAG_ARCH_MASK 0xff00
 #define LDCACHE_FLAG_ELF_LIBC6 0x0003
 
-#define CAND_MAX 64                        /* library candidates weighed per source */
-#define LIB_NAME_MAX 255
-#define DIR_ENTRIES_MAX 100000             /* most directory entries read per dir */
-#define USDT_NOTE_TYPE 3
+#define CAND_MAX	64 /* library candidates weighed per source */
+#define LIB_NAME_MAX	255
+#define DIR_ENTRIES_MAX 100000 /* most directory entries read per dir */
+#define USDT_NOTE_TYPE	3
 
 /* What this build runs as: ld.so.cache arch flag and ELF identity. */
 #if defined(__x86_64__)
 #define HOST_CACHE_ARCH 0x0300
-#define HOST_EM EM_X86_64
+#define HOST_EM		EM_X86_64
 #elif defined(__aarch64__)
 #define HOST_CACHE_ARCH 0x0a00
-#define HOST_EM EM_AARCH64
+#define HOST_EM		EM_AARCH64
 #elif defined(__i386__)
 #define HOST_CACHE_ARCH 0x0000
-#define HOST_EM EM_386
+#define HOST_EM		EM_386
 #else
 #define HOST_CACHE_ARCH -1
-#define HOST_EM EM_NONE
+#define HOST_EM		EM_NONE
 #endif
 #if UINTPTR_MAX > 0xffffffffu
 #define HOST_ELFCLASS ELFCLASS64
@@ -147,9 +147,9 @@ static int libresolve_count_dots(const char *s)
 /* ------------------------------------------------------------------------ */
 
 struct lib_cand {
-	const char *key;     /* what is ranked: cache key or file name */
+	const char *key; /* what is ranked: cache key or file name */
 	char path[PATH_MAX];
-	int rank;            /* lower is better, compared before the key */
+	int rank; /* lower is better, compared before the key */
 };
 
 struct lib_cands {
@@ -304,7 +304,7 @@ static int ldcache_find(const char *name, char *out, size_t size)
 		err = -EINVAL;
 		goto cleanup;
 	}
-	base = hdr;   /* new-format string offsets count from the new header */
+	base = hdr; /* new-format string offsets count from the new header */
 	nlibs = ldcache_u32(buf + hdr + 20);
 	if (nlibs > (len - hdr - LDCACHE_NEW_HDR) / LDCACHE_NEW_ENTRY) {
 		err = -EINVAL;
@@ -326,11 +326,10 @@ static int ldcache_find(const char *name, char *out, size_t size)
 			continue;
 		if ((flags & LDCACHE_FLAG_TYPE_MASK) != LDCACHE_FLAG_ELF_LIBC6)
 			rank = 2;
-		else if (HOST_CACHE_ARCH >= 0 &&
-			 (int)(flags & LDCACHE_FLAG_ARCH_MASK) == HOST_CACHE_ARCH)
+		else if (HOST_CACHE_ARCH >= 0 && (int)(flags & LDCACHE_FLAG_ARCH_MASK) == HOST_CACHE_ARCH)
 			rank = 0;
 		else
-			rank = 1;   /* the ELF check below decides */
+			rank = 1; /* the ELF check below decides */
 		lib_cands_add(&cs, key, value, rank);
 	}
 	err = cs.n ? lib_cands_pick(&cs, out, size) : -ENOENT;
@@ -348,7 +347,7 @@ cleanup:
 static int libdir_find(const char *dir, const char *name, char *out, size_t size)
 {
 	struct lib_cands cs = { NULL, 0 };
-	char *keys = NULL;          /* CAND_MAX names of NAME_MAX + 1 bytes */
+	char *keys = NULL; /* CAND_MAX names of NAME_MAX + 1 bytes */
 	DIR *d = NULL;
 	struct dirent *de;
 	long seen = 0;
@@ -616,8 +615,8 @@ static const char *usdt_str(const char **p, const char *end)
 }
 
 /* Scan one .note.stapsdt section. 1 match, 0 none, -ENAMETOOLONG. */
-static int usdt_scan(Elf_Data *data, size_t addrsz, const char *provider, const char *name,
-		     char *provider_out, size_t size)
+static int usdt_scan(Elf_Data *data, size_t addrsz, const char *provider, const char *name, char *provider_out,
+		     size_t size)
 {
 	size_t off = 0, next;
 	GElf_Nhdr nh;
@@ -633,8 +632,7 @@ static int usdt_scan(Elf_Data *data, size_t addrsz, const char *provider, const 
 		if (nh.n_type != USDT_NOTE_TYPE || nh.n_namesz != sizeof("stapsdt") ||
 		    memcmp((const char *)data->d_buf + name_off, "stapsdt", sizeof("stapsdt")) != 0)
 			continue;
-		if (desc_off > data->d_size || nh.n_descsz > data->d_size - desc_off ||
-		    nh.n_descsz < 3 * addrsz)
+		if (desc_off > data->d_size || nh.n_descsz > data->d_size - desc_off || nh.n_descsz < 3 * addrsz)
 			continue;
 		desc = (const char *)data->d_buf + desc_off;
 		end = desc + nh.n_descsz;
@@ -652,8 +650,7 @@ static int usdt_scan(Elf_Data *data, size_t addrsz, const char *provider, const 
 	return 0;
 }
 
-int libresolve_find_usdt(const char *path, const char *provider, const char *name,
-			 char *provider_out, size_t size)
+int libresolve_find_usdt(const char *path, const char *provider, const char *name, char *provider_out, size_t size)
 {
 	struct elf_file ef;
 	Elf_Scn *scn = NULL;

@@ -24,7 +24,6 @@ int libresolve_has_symbol(const char *path, const char *sym);
  * .note.stapsdt notes of the ELF file at path. On a match copies the
  * provider into provider_out (when not NULL). Returns 1 found, 0 not found
  * (no such probe, or no USDT notes), -errno when the file cannot be read. */
-int libresolve_find_usdt(const char *path, const char *provider, const char *name,
-			 char *provider_out, size_t size);
+int libresolve_find_usdt(const char *path, const char *provider, const char *name, char *provider_out, size_t size);
 
 #endif /* DIAG_LIBRESOLVE_H */

@@ -14,35 +14,64 @@ static const struct {
 	const char *func;
 	const char *tracepoint;
 } nearest_tp[] = {
-	{ "do_sys_open", "syscalls:sys_enter_openat" },   { "do_sys_openat2", "syscalls:sys_enter_openat" },
-	{ "vfs_open", "syscalls:sys_enter_openat" },      { "do_filp_open", "syscalls:sys_enter_openat" },
-	{ "vfs_read", "syscalls:sys_enter_read" },        { "vfs_write", "syscalls:sys_enter_write" },
-	{ "vfs_fsync", "syscalls:sys_enter_fsync" },      { "vfs_unlink", "syscalls:sys_enter_unlinkat" },
-	{ "do_unlinkat", "syscalls:sys_enter_unlinkat" }, { "vfs_rename", "syscalls:sys_enter_renameat2" },
-	{ "vfs_mkdir", "syscalls:sys_enter_mkdirat" },    { "do_execve", "sched:sched_process_exec" },
-	{ "do_execveat_common", "sched:sched_process_exec" }, { "do_exit", "sched:sched_process_exit" },
-	{ "kernel_clone", "sched:sched_process_fork" },   { "_do_fork", "sched:sched_process_fork" },
-	{ "do_fork", "sched:sched_process_fork" },        { "wake_up_new_task", "sched:sched_process_fork" },
-	{ "tcp_v4_connect", "sock:inet_sock_set_state" }, { "tcp_v6_connect", "sock:inet_sock_set_state" },
-	{ "tcp_connect", "sock:inet_sock_set_state" },    { "tcp_set_state", "sock:inet_sock_set_state" },
-	{ "inet_csk_accept", "sock:inet_sock_set_state" }, { "tcp_close", "sock:inet_sock_set_state" },
-	{ "tcp_retransmit_skb", "tcp:tcp_retransmit_skb" }, { "tcp_send_reset", "tcp:tcp_send_reset" },
-	{ "tcp_sendmsg", "syscalls:sys_enter_sendto" },   { "tcp_recvmsg", "syscalls:sys_enter_recvfrom" },
-	{ "kfree_skb", "skb:kfree_skb" },                 { "consume_skb", "skb:consume_skb" },
-	{ "schedule", "sched:sched_switch" },             { "finish_task_switch", "sched:sched_switch" },
-	{ "try_to_wake_up", "sched:sched_wakeup" },       { "ttwu_do_wakeup", "sched:sched_wakeup" },
-	{ "blk_account_io_start", "block:block_rq_issue" }, { "blk_mq_start_request", "block:block_rq_issue" },
-	{ "blk_account_io_done", "block:block_rq_complete" }, { "submit_bio", "block:block_bio_queue" },
-	{ "oom_kill_process", "oom:mark_victim" },        { "handle_mm_fault", "exceptions:page_fault_user" },
-	{ "__kmalloc", "kmem:kmalloc" },                  { "kmalloc", "kmem:kmalloc" },
-	{ "kmem_cache_alloc", "kmem:kmem_cache_alloc" },  { "kfree", "kmem:kfree" },
-	{ "clockevents_program_event", "timer:hrtimer_start" }, { "hrtimer_start_range_ns", "timer:hrtimer_start" },
-	{ "do_nanosleep", "syscalls:sys_enter_clock_nanosleep" }, { "futex_wait", "syscalls:sys_enter_futex" },
-	{ "do_futex", "syscalls:sys_enter_futex" },       { "security_file_open", "syscalls:sys_enter_openat" },
-	{ "ext4_sync_file", "syscalls:sys_enter_fsync" }, { "ext4_file_write_iter", "syscalls:sys_enter_write" },
-	{ "ext4_file_read_iter", "syscalls:sys_enter_read" }, { "pick_next_task_fair", "sched:sched_switch" },
-	{ "update_curr", "sched:sched_stat_runtime" },    { "signal_generate", "signal:signal_generate" },
-	{ "do_send_sig_info", "signal:signal_generate" }, { "__send_signal", "signal:signal_generate" },
+	{ "do_sys_open", "syscalls:sys_enter_openat" },
+	{ "do_sys_openat2", "syscalls:sys_enter_openat" },
+	{ "vfs_open", "syscalls:sys_enter_openat" },
+	{ "do_filp_open", "syscalls:sys_enter_openat" },
+	{ "vfs_read", "syscalls:sys_enter_read" },
+	{ "vfs_write", "syscalls:sys_enter_write" },
+	{ "vfs_fsync", "syscalls:sys_enter_fsync" },
+	{ "vfs_unlink", "syscalls:sys_enter_unlinkat" },
+	{ "do_unlinkat", "syscalls:sys_enter_unlinkat" },
+	{ "vfs_rename", "syscalls:sys_enter_renameat2" },
+	{ "vfs_mkdir", "syscalls:sys_enter_mkdirat" },
+	{ "do_execve", "sched:sched_process_exec" },
+	{ "do_execveat_common", "sched:sched_process_exec" },
+	{ "do_exit", "sched:sched_process_exit" },
+	{ "kernel_clone", "sched:sched_process_fork" },
+	{ "_do_fork", "sched:sched_process_fork" },
+	{ "do_fork", "sched:sched_process_fork" },
+	{ "wake_up_new_task", "sched:sched_process_fork" },
+	{ "tcp_v4_connect", "sock:inet_sock_set_state" },
+	{ "tcp_v6_connect", "sock:inet_sock_set_state" },
+	{ "tcp_connect", "sock:inet_sock_set_state" },
+	{ "tcp_set_state", "sock:inet_sock_set_state" },
+	{ "inet_csk_accept", "sock:inet_sock_set_state" },
+	{ "tcp_close", "sock:inet_sock_set_state" },
+	{ "tcp_retransmit_skb", "tcp:tcp_retransmit_skb" },
+	{ "tcp_send_reset", "tcp:tcp_send_reset" },
+	{ "tcp_sendmsg", "syscalls:sys_enter_sendto" },
+	{ "tcp_recvmsg", "syscalls:sys_enter_recvfrom" },
+	{ "kfree_skb", "skb:kfree_skb" },
+	{ "consume_skb", "skb:consume_skb" },
+	{ "schedule", "sched:sched_switch" },
+	{ "finish_task_switch", "sched:sched_switch" },
+	{ "try_to_wake_up", "sched:sched_wakeup" },
+	{ "ttwu_do_wakeup", "sched:sched_wakeup" },
+	{ "blk_account_io_start", "block:block_rq_issue" },
+	{ "blk_mq_start_request", "block:block_rq_issue" },
+	{ "blk_account_io_done", "block:block_rq_complete" },
+	{ "submit_bio", "block:block_bio_queue" },
+	{ "oom_kill_process", "oom:mark_victim" },
+	{ "handle_mm_fault", "exceptions:page_fault_user" },
+	{ "__kmalloc", "kmem:kmalloc" },
+	{ "kmalloc", "kmem:kmalloc" },
+	{ "kmem_cache_alloc", "kmem:kmem_cache_alloc" },
+	{ "kfree", "kmem:kfree" },
+	{ "clockevents_program_event", "timer:hrtimer_start" },
+	{ "hrtimer_start_range_ns", "timer:hrtimer_start" },
+	{ "do_nanosleep", "syscalls:sys_enter_clock_nanosleep" },
+	{ "futex_wait", "syscalls:sys_enter_futex" },
+	{ "do_futex", "syscalls:sys_enter_futex" },
+	{ "security_file_open", "syscalls:sys_enter_openat" },
+	{ "ext4_sync_file", "syscalls:sys_enter_fsync" },
+	{ "ext4_file_write_iter", "syscalls:sys_enter_write" },
+	{ "ext4_file_read_iter", "syscalls:sys_enter_read" },
+	{ "pick_next_task_fair", "sched:sched_switch" },
+	{ "update_curr", "sched:sched_stat_runtime" },
+	{ "signal_generate", "signal:signal_generate" },
+	{ "do_send_sig_info", "signal:signal_generate" },
+	{ "__send_signal", "signal:signal_generate" },
 };
 
 static const char *const syscall_prefixes[] = { "__x64_sys_", "__arm64_sys_", "__ia32_sys_", "sys_", "SyS_" };
@@ -73,8 +102,8 @@ static void join_names(char *out, size_t size, char names[][SYSCALLS_NAME_MAX], 
 		len += (size_t)snprintf(out + len, size - len, "%s%s%s", i ? ", " : "", prefix, names[i]);
 }
 
-static int lower_syscall(const char *stem, const struct trace_spec *s, const struct lower_env *env,
-			 struct lowered *out, struct spec_error *err)
+static int lower_syscall(const char *stem, const struct trace_spec *s, const struct lower_env *env, struct lowered *out,
+			 struct spec_error *err)
 {
 	const char *repl;
 	int rc;
@@ -120,25 +149,26 @@ static void nearest_hint(const char *func, struct spec_error *err)
 		return;
 	for (size_t i = 0; i < sizeof(nearest_tp) / sizeof(nearest_tp[0]); i++)
 		if (strcmp(nearest_tp[i].func, func) == 0) {
-			snprintf(err->hint, sizeof(err->hint), "the nearest tracepoint is t:%s (or a syscall: sys_NAME)",
-				 nearest_tp[i].tracepoint);
+			snprintf(err->hint, sizeof(err->hint),
+				 "the nearest tracepoint is t:%s (or a syscall: sys_NAME)", nearest_tp[i].tracepoint);
 			return;
 		}
 	snprintf(stem_hint, sizeof(stem_hint),
-		 "trace a syscall (sys_NAME) or a tracepoint (t:CATEGORY:EVENT) instead; see /sys/kernel/tracing/available_events");
+		 "trace a syscall (sys_NAME) or a tracepoint (t:CATEGORY:EVENT) instead; see "
+		 "/sys/kernel/tracing/available_events");
 	snprintf(err->hint, sizeof(err->hint), "%s", stem_hint);
 }
 
-static int lower_kernel_function(const struct trace_spec *s, const struct lower_env *env,
-				 struct lowered *out, struct spec_error *err)
+static int lower_kernel_function(const struct trace_spec *s, const struct lower_env *env, struct lowered *out,
+				 struct spec_error *err)
 {
 	bool kprobe = env->can_kprobe;
 	bool kfunc = !kprobe && env->can_kfunc && !s->has_offset;
 
 	if (!kprobe && !kfunc) {
 		specerr_set(err, 0, NULL, "cannot trace kernel function '%s': %s", s->function,
-			    env->can_kfunc ? "fentry cannot take an offset and kprobes are unavailable on this kernel"
-					   : "kprobes and fentry are unavailable on this kernel");
+			    env->can_kfunc ? "fentry cannot take an offset and kprobes are unavailable on this kernel" :
+					     "kprobes and fentry are unavailable on this kernel");
 		nearest_hint(s->function, err);
 		return -EOPNOTSUPP;
 	}
@@ -200,8 +230,8 @@ static int lower_uprobe(const struct trace_spec *s, const struct lower_env *env,
 		return rc;
 	rc = libresolve_has_symbol(out->path, s->function);
 	if (rc == 0) {
-		specerr_set(err, 0, "list its functions with: nm -D --defined-only PATH",
-			    "no function '%s' in '%s'", s->function, out->path);
+		specerr_set(err, 0, "list its functions with: nm -D --defined-only PATH", "no function '%s' in '%s'",
+			    s->function, out->path);
 		return -ENOENT;
 	}
 	if (rc < 0) {
@@ -278,8 +308,7 @@ static int lower_tracepoint(const struct trace_spec *s, const struct lower_env *
 	return 0;
 }
 
-int lower_spec(const struct trace_spec *s, const struct lower_env *env, struct lowered *out,
-	       struct spec_error *err)
+int lower_spec(const struct trace_spec *s, const struct lower_env *env, struct lowered *out, struct spec_error *err)
 {
 	const char *stem;
 

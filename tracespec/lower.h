@@ -19,32 +19,32 @@
 #include "tracespec/syscalls.h"
 
 struct lower_env {
-	const char *tracefs;     /* tracefs mount point; NULL or "" when not mounted */
+	const char *tracefs; /* tracefs mount point; NULL or "" when not mounted */
 	bool can_tracepoint;
-	bool can_kprobe;         /* kprobes and kretprobes attach */
-	bool can_kfunc;          /* fentry/fexit attach */
+	bool can_kprobe; /* kprobes and kretprobes attach */
+	bool can_kfunc;	 /* fentry/fexit attach */
 	bool can_uprobe;
 	bool can_usdt;
-	bool check_symbols;      /* check kernel functions in /proc/kallsyms */
+	bool check_symbols; /* check kernel functions in /proc/kallsyms */
 };
 
 enum lower_kind {
-	LK_SYSCALL,              /* tracepoint:syscalls:sys_{enter,exit}_X */
+	LK_SYSCALL, /* tracepoint:syscalls:sys_{enter,exit}_X */
 	LK_TRACEPOINT,
-	LK_KPROBE,               /* kprobe / kretprobe */
-	LK_KFUNC,                /* kfunc / kretfunc (fentry / fexit) */
-	LK_UPROBE,               /* uprobe / uretprobe */
+	LK_KPROBE, /* kprobe / kretprobe */
+	LK_KFUNC,  /* kfunc / kretfunc (fentry / fexit) */
+	LK_UPROBE, /* uprobe / uretprobe */
 	LK_USDT,
 };
 
 struct lowered {
 	enum lower_kind kind;
-	bool ret;                    /* a return probe */
+	bool ret;			  /* a return probe */
 	char name[SYSCALLS_NAME_MAX * 2]; /* syscall, function, event or USDT probe name */
 	char category[SYSCALLS_NAME_MAX]; /* tracepoint category; USDT provider */
-	char path[PATH_MAX];         /* uprobe / USDT binary, resolved */
-	struct tp_format fields;     /* syscall arguments (arg1 first) or tracepoint fields */
-	int kfunc_nparams;           /* LK_KFUNC: parameter names from BTF */
+	char path[PATH_MAX];		  /* uprobe / USDT binary, resolved */
+	struct tp_format fields;	  /* syscall arguments (arg1 first) or tracepoint fields */
+	int kfunc_nparams;		  /* LK_KFUNC: parameter names from BTF */
 	char kfunc_params[6][SYSCALLS_NAME_MAX];
 };
 
@@ -52,7 +52,6 @@ struct lowered {
  * points at the probe): -EOPNOTSUPP when this host cannot attach the probe
  * kind the spec needs, -ENOENT when the target does not exist here, -EINVAL
  * for other refusals. */
-int lower_spec(const struct trace_spec *s, const struct lower_env *env, struct lowered *out,
-	       struct spec_error *err);
+int lower_spec(const struct trace_spec *s, const struct lower_env *env, struct lowered *out, struct spec_error *err);
 
 #endif /* DIAG_LOWER_H */

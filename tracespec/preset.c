@@ -33,9 +33,9 @@ struct define {
 struct loader {
 	struct preset *p;
 	const struct preset_host *h;
-	struct strbuf out;            /* the program */
-	struct strbuf end;            /* every END body, merged */
-	struct strbuf defines;        /* every #define, once: bpftrace takes them only first */
+	struct strbuf out;     /* the program */
+	struct strbuf end;     /* every END body, merged */
+	struct strbuf defines; /* every #define, once: bpftrace takes them only first */
 	struct define defs[MAX_DEFINES];
 	int ndefs;
 	bool have_begin;
@@ -313,14 +313,16 @@ static int check_probes(struct loader *L, const char *file, int line, const char
 			s++;
 		if (strncmp(item, "tracepoint:", 11) == 0) {
 			if (L->h && !L->h->tracepoints)
-				return fail(L, -ENODEV, "tracepoints cannot attach on this host (see 'diagagent caps')");
+				return fail(L, -ENODEV,
+					    "tracepoints cannot attach on this host (see 'diagagent caps')");
 			if (!have_tracepoint(L, item + 11))
 				return fail(L, -ENODEV, "this kernel has no tracepoint %s", item + 11);
 			L->p->ntracepoints++;
 		} else if (strncmp(item, "uprobe:", 7) == 0 || strncmp(item, "uretprobe:", 10) == 0) {
 			L->p->nuprobes++;
 		} else {
-			return fail(L, -EINVAL, "%s:%d: '%s': presets use tracepoints and uprobes only", file, line, item);
+			return fail(L, -EINVAL, "%s:%d: '%s': presets use tracepoints and uprobes only", file, line,
+				    item);
 		}
 		L->p->nprobes++;
 	}
@@ -331,10 +333,9 @@ static bool starts_probe(const char *s)
 {
 	return strncmp(s, "tracepoint:", 11) == 0 || strncmp(s, "uprobe:", 7) == 0 ||
 	       strncmp(s, "uretprobe:", 10) == 0 || strncmp(s, "kprobe:", 7) == 0 ||
-	       strncmp(s, "kretprobe:", 10) == 0 || strncmp(s, "kfunc:", 6) == 0 ||
-	       strncmp(s, "fentry:", 7) == 0 || strncmp(s, "rawtracepoint:", 14) == 0 ||
-	       strncmp(s, "interval:", 9) == 0 || strncmp(s, "profile:", 8) == 0 ||
-	       strncmp(s, "usdt:", 5) == 0 || strncmp(s, "software:", 9) == 0 ||
+	       strncmp(s, "kretprobe:", 10) == 0 || strncmp(s, "kfunc:", 6) == 0 || strncmp(s, "fentry:", 7) == 0 ||
+	       strncmp(s, "rawtracepoint:", 14) == 0 || strncmp(s, "interval:", 9) == 0 ||
+	       strncmp(s, "profile:", 8) == 0 || strncmp(s, "usdt:", 5) == 0 || strncmp(s, "software:", 9) == 0 ||
 	       strncmp(s, "hardware:", 9) == 0;
 }
 
@@ -365,8 +366,8 @@ static void put_line(struct loader *L, const char *s, size_t len)
 		for (int k = 0; k < 2; k++) {
 			size_t kl = strlen(kinds[k]);
 
-			if (len > kl + nl && strncmp(s, kinds[k], kl) == 0 && strncmp(s + kl, L->p->libs[i].name, nl) == 0 &&
-			    s[kl + nl] == ':') {
+			if (len > kl + nl && strncmp(s, kinds[k], kl) == 0 &&
+			    strncmp(s + kl, L->p->libs[i].name, nl) == 0 && s[kl + nl] == ':') {
 				strbuf_add(&L->out, s, kl);
 				strbuf_puts(&L->out, L->p->libs[i].path);
 				strbuf_add(&L->out, s + kl + nl, len - kl - nl);
@@ -420,8 +421,9 @@ static int check_prints(struct loader *L, const char *file, const char *prog)
 		if (strncmp(item[0], "\"attached\"", 10) == 0)
 			continue;
 		if (n < LAYOUT_HEADER || strncmp(item[0], "nsecs", 5) != 0) {
-			return fail(L, -EINVAL, "%s: line %d: an event is print((nsecs, cpu, pid, tid, uid, comm, ID, ...))",
-				    file, line);
+			return fail(L, -EINVAL,
+				    "%s: line %d: an event is print((nsecs, cpu, pid, tid, uid, comm, ID, ...))", file,
+				    line);
 		} else {
 			long id = strtol(item[LH_PROBE], NULL, 10);
 			const struct preset_record *r = preset_record(L->p, (int)id);
@@ -429,8 +431,9 @@ static int check_prints(struct loader *L, const char *file, const char *prog)
 			if (!r)
 				return fail(L, -EINVAL, "%s: line %d: record %ld has no //@record", file, line, id);
 			if (n != LAYOUT_HEADER + r->nfields)
-				return fail(L, -EINVAL, "%s: line %d: record %ld (%s) prints %d values; //@record says %d",
-					    file, line, id, r->name, n - LAYOUT_HEADER, r->nfields);
+				return fail(L, -EINVAL,
+					    "%s: line %d: record %ld (%s) prints %d values; //@record says %d", file,
+					    line, id, r->name, n - LAYOUT_HEADER, r->nfields);
 		}
 	}
 	return 0;
@@ -455,8 +458,8 @@ static int include(struct loader *L, const char *file, int line, const char *nam
 			return fail(L, -EINVAL, "%s:%d: '%s' is included twice", file, line, name);
 	text = source_text(name, &rc, sub, sizeof(sub));
 	if (!text)
-		return rc == -ENOENT ? fail(L, -EINVAL, "%s:%d: no preset '%s' to include", file, line, name)
-				     : fail(L, rc, "%s", sub);
+		return rc == -ENOENT ? fail(L, -EINVAL, "%s:%d: no preset '%s' to include", file, line, name) :
+				       fail(L, rc, "%s", sub);
 	snprintf(L->p->includes[L->p->nincludes++], PRESET_NAME_MAX, "%s", name);
 	rc = load_text(L, name, text, depth + 1);
 	free(text);
@@ -482,8 +485,8 @@ static void block_line(struct loader *L, enum block b, const char *s, size_t len
 	}
 }
 
-static int directive(struct loader *L, const char *file, int line, const char *name, char *d, int depth,
-		     int *cond, bool *skip)
+static int directive(struct loader *L, const char *file, int line, const char *name, char *d, int depth, int *cond,
+		     bool *skip)
 {
 	char *args = d + strcspn(d, " \t");
 

@@ -32,26 +32,26 @@
 
 #include "tracespec/layout.h"
 
-#define PRESET_NAME_MAX 32
-#define PRESET_MAX_RECORDS 16
-#define PRESET_MAX_FIELDS 16      /* after the tuple's header: within SCAN_MAX_VALUES */
+#define PRESET_NAME_MAX	     32
+#define PRESET_MAX_RECORDS   16
+#define PRESET_MAX_FIELDS    16 /* after the tuple's header: within SCAN_MAX_VALUES */
 #define PRESET_MAX_RECORD_ID 127
-#define PRESET_MAX_LIBS 4
-#define PRESET_PROBE_BUDGET 64    /* attach points per preset: each costs ~70 ms to detach */
-#define PRESET_MAX_TEXT (256 * 1024)
+#define PRESET_MAX_LIBS	     4
+#define PRESET_PROBE_BUDGET  64 /* attach points per preset: each costs ~70 ms to detach */
+#define PRESET_MAX_TEXT	     (256 * 1024)
 
 /* The positional parameters, in order ($1 is bpftrace's own pid, which
  * procman fills in). */
 enum preset_arg {
-	PRESET_ARG_SELF = 1,      /* $1 bpftrace's pid: left out */
-	PRESET_ARG_AGENT,         /* $2 diagagent's pid: left out */
-	PRESET_ARG_PID,           /* $3 the process to watch; 0: every one */
-	PRESET_ARG_CGROUP,        /* $4 cgroup v2 id; 0: every one */
-	PRESET_ARG_CAP,           /* $5 events streamed per record */
-	PRESET_ARG_SLOW_NS,       /* $6 slow threshold */
-	PRESET_ARG_RTT_NS,        /* $7 rtt threshold */
-	PRESET_ARG_SHORT_NS,      /* $8 short-lived process threshold */
-	PRESET_ARG_WINDOW_NS,     /* $9 how long events are counted after the attach */
+	PRESET_ARG_SELF = 1,  /* $1 bpftrace's pid: left out */
+	PRESET_ARG_AGENT,     /* $2 diagagent's pid: left out */
+	PRESET_ARG_PID,	      /* $3 the process to watch; 0: every one */
+	PRESET_ARG_CGROUP,    /* $4 cgroup v2 id; 0: every one */
+	PRESET_ARG_CAP,	      /* $5 events streamed per record */
+	PRESET_ARG_SLOW_NS,   /* $6 slow threshold */
+	PRESET_ARG_RTT_NS,    /* $7 rtt threshold */
+	PRESET_ARG_SHORT_NS,  /* $8 short-lived process threshold */
+	PRESET_ARG_WINDOW_NS, /* $9 how long events are counted after the attach */
 	PRESET_NARGS = PRESET_ARG_WINDOW_NS,
 };
 
@@ -61,37 +61,37 @@ struct preset_field {
 };
 
 struct preset_record {
-	int id;                        /* the tuple's probe column */
+	int id; /* the tuple's probe column */
 	char name[PRESET_NAME_MAX];
 	int nfields;
 	struct preset_field fields[PRESET_MAX_FIELDS];
 };
 
 struct preset_lib {
-	char name[PRESET_NAME_MAX];    /* as the program names it: "libc" */
-	char path[PATH_MAX];           /* resolved here */
+	char name[PRESET_NAME_MAX]; /* as the program names it: "libc" */
+	char path[PATH_MAX];	    /* resolved here */
 };
 
 struct preset {
 	char name[PRESET_NAME_MAX];
 	char *title;
-	char *program;                 /* the text bpftrace runs on this host */
+	char *program; /* the text bpftrace runs on this host */
 	int nrecords;
 	struct preset_record records[PRESET_MAX_RECORDS];
 	int nlibs;
 	struct preset_lib libs[PRESET_MAX_LIBS];
 	int nincludes;
 	char includes[8][PRESET_NAME_MAX];
-	int nprobes;                   /* kernel attach points (BEGIN/END not counted) */
+	int nprobes; /* kernel attach points (BEGIN/END not counted) */
 	int ntracepoints;
 	int nuprobes;
 };
 
 /* What the host offers, for the checks a preset's probes need. */
 struct preset_host {
-	const char *tracefs;           /* tracefs mount point */
-	bool tracepoints;              /* tracepoints attach here */
-	bool uprobes;                  /* uprobes and uretprobes attach here */
+	const char *tracefs; /* tracefs mount point */
+	bool tracepoints;    /* tracepoints attach here */
+	bool uprobes;	     /* uprobes and uretprobes attach here */
 };
 
 /* The built-in presets, in name order: names[i] for i < preset_count(). */

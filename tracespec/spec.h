@@ -24,15 +24,16 @@
 #include "tracespec/specerr.h"
 #include "tracespec/strbuf.h"
 
-#define SPEC_MAX_LEN 16384     /* longest spec text accepted: 4x the longest a user writes,
+#define SPEC_MAX_LEN \
+	16384		   /* longest spec text accepted: 4x the longest a user writes,
                                   as canonical text escapes a byte in up to 4 */
-#define SPEC_MAX_VALUES 16     /* most format values */
-#define SPEC_MAX_PARAMS 6      /* most signature parameters (arg1..arg6) */
-#define SPEC_MAX_ARG 6         /* argN goes up to arg6, as in trace.py */
+#define SPEC_MAX_VALUES 16 /* most format values */
+#define SPEC_MAX_PARAMS 6  /* most signature parameters (arg1..arg6) */
+#define SPEC_MAX_ARG	6  /* argN goes up to arg6, as in trace.py */
 
 enum spec_type {
-	SPEC_ENTRY = 'p',        /* kprobe / uprobe (or a syscall's entry) */
-	SPEC_RETURN = 'r',       /* kretprobe / uretprobe (or a syscall's exit) */
+	SPEC_ENTRY = 'p',  /* kprobe / uprobe (or a syscall's entry) */
+	SPEC_RETURN = 'r', /* kretprobe / uretprobe (or a syscall's exit) */
 	SPEC_TRACEPOINT = 't',
 	SPEC_USDT = 'u',
 };
@@ -40,35 +41,35 @@ enum spec_type {
 /* A signature parameter: `struct sock *sk`, `const char *path`, `int fd`. */
 struct spec_param {
 	char *name;
-	enum expr_type type;     /* ET_STRUCT_PTR for struct pointers */
-	char *struct_name;       /* for ET_STRUCT_PTR */
-	int stars;               /* pointer depth of a struct pointer */
-	bool is_string;          /* char * / const char *: %s reads it as a string */
+	enum expr_type type; /* ET_STRUCT_PTR for struct pointers */
+	char *struct_name;   /* for ET_STRUCT_PTR */
+	int stars;	     /* pointer depth of a struct pointer */
+	bool is_string;	     /* char * / const char *: %s reads it as a string */
 };
 
 /* A format conversion of trace.py: "d", "u", "ld", "lu", "lld", "llu", "hd",
  * "hu", "x", "lx", "llx", "c", "s", "K", "U". */
 struct spec_conv {
 	char conv[4];
-	int col;                 /* column of the '%' in the spec text */
+	int col; /* column of the '%' in the spec text */
 };
 
 struct trace_spec {
 	enum spec_type type;
-	char *library;           /* p/r/u: the library or binary as written; "" = kernel */
-	char *function;          /* p/r: function; t: event; u: probe name */
-	char *category;          /* t: category; u: provider (NULL when not given) */
-	uint64_t offset;         /* p: func+offset */
+	char *library;	 /* p/r/u: the library or binary as written; "" = kernel */
+	char *function;	 /* p/r: function; t: event; u: probe name */
+	char *category;	 /* t: category; u: provider (NULL when not given) */
+	uint64_t offset; /* p: func+offset */
 	bool has_offset;
-	bool has_signature;      /* written with (...), even when empty */
+	bool has_signature; /* written with (...), even when empty */
 	struct spec_param *params;
 	int nparams;
-	struct expr *filter;     /* NULL when none */
-	char *format;            /* the decoded format string; NULL when none */
+	struct expr *filter;	 /* NULL when none */
+	char *format;		 /* the decoded format string; NULL when none */
 	struct spec_conv *convs; /* one per value, in order */
 	struct expr **values;
 	int nvalues;
-	char *text;              /* the text parsed (or the canonical text, from the builder) */
+	char *text; /* the text parsed (or the canonical text, from the builder) */
 };
 
 /* Parse one spec. Returns 0 with *out set (spec_free() it), -EINVAL with err
@@ -96,14 +97,12 @@ bool spec_is_kernel(const struct trace_spec *s);
  * Fills convs (at most max) and returns their count, or -EINVAL with err
  * filled for an unknown conversion or a lone '%'; col0 is the column of the
  * format's first character in the spec text. */
-int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int max,
-		      struct spec_error *err);
+int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int max, struct spec_error *err);
 
 /* Parse a C signature's parameter list (the text between the parentheses).
  * Returns the number of parameters written to params (at most max), or
  * -EINVAL with err filled, or -ENOMEM. On error nothing needs freeing. */
-int spec_parse_signature(const char *text, int col0, struct spec_param *params, int max,
-			 struct spec_error *err);
+int spec_parse_signature(const char *text, int col0, struct spec_param *params, int max, struct spec_error *err);
 
 /* ---- the builder: specs from fields, for code that has no text ---------- *
  *

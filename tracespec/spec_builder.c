@@ -13,7 +13,7 @@
 struct spec_builder {
 	struct trace_spec *s;
 	struct spec_error err;
-	int rc;              /* first failure: 0, -EINVAL, -ENOMEM */
+	int rc; /* first failure: 0, -EINVAL, -ENOMEM */
 };
 
 static struct spec_builder oom_builder = { NULL, { -1, "out of memory", "" }, -ENOMEM };

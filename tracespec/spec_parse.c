@@ -47,11 +47,10 @@ static bool is_library(const char *s)
 
 /* ---- conversions -------------------------------------------------------- */
 
-int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int max,
-		      struct spec_error *err)
+int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int max, struct spec_error *err)
 {
 	static const char *const known[] = { "llu", "lld", "llx", "lu", "ld", "lx", "hu", "hd",
-					     "d", "u", "x", "c", "s", "K", "U" };
+					     "d",   "u",   "x",	  "c",	"s",  "K",  "U" };
 	int n = 0;
 
 	for (const char *p = fmt; *p; p++) {
@@ -94,14 +93,35 @@ static const struct {
 	const char *c;
 	enum expr_type t;
 } sig_types[] = {
-	{ "unsigned long long", ET_UINT64 }, { "long long", ET_INT64 }, { "unsigned long", ET_UINT64 },
-	{ "unsigned int", ET_UINT32 }, { "unsigned short", ET_UINT16 }, { "unsigned char", ET_UINT8 },
-	{ "signed char", ET_INT8 }, { "unsigned", ET_UINT32 }, { "long", ET_INT64 }, { "int", ET_INT32 },
-	{ "short", ET_INT16 }, { "char", ET_INT8 }, { "bool", ET_UINT8 }, { "size_t", ET_UINT64 },
-	{ "ssize_t", ET_INT64 }, { "pid_t", ET_INT32 }, { "uid_t", ET_UINT32 }, { "gid_t", ET_UINT32 },
-	{ "off_t", ET_INT64 }, { "loff_t", ET_INT64 }, { "umode_t", ET_UINT16 }, { "u8", ET_UINT8 },
-	{ "u16", ET_UINT16 }, { "u32", ET_UINT32 }, { "u64", ET_UINT64 }, { "s8", ET_INT8 },
-	{ "s16", ET_INT16 }, { "s32", ET_INT32 }, { "s64", ET_INT64 },
+	{ "unsigned long long", ET_UINT64 },
+	{ "long long", ET_INT64 },
+	{ "unsigned long", ET_UINT64 },
+	{ "unsigned int", ET_UINT32 },
+	{ "unsigned short", ET_UINT16 },
+	{ "unsigned char", ET_UINT8 },
+	{ "signed char", ET_INT8 },
+	{ "unsigned", ET_UINT32 },
+	{ "long", ET_INT64 },
+	{ "int", ET_INT32 },
+	{ "short", ET_INT16 },
+	{ "char", ET_INT8 },
+	{ "bool", ET_UINT8 },
+	{ "size_t", ET_UINT64 },
+	{ "ssize_t", ET_INT64 },
+	{ "pid_t", ET_INT32 },
+	{ "uid_t", ET_UINT32 },
+	{ "gid_t", ET_UINT32 },
+	{ "off_t", ET_INT64 },
+	{ "loff_t", ET_INT64 },
+	{ "umode_t", ET_UINT16 },
+	{ "u8", ET_UINT8 },
+	{ "u16", ET_UINT16 },
+	{ "u32", ET_UINT32 },
+	{ "u64", ET_UINT64 },
+	{ "s8", ET_INT8 },
+	{ "s16", ET_INT16 },
+	{ "s32", ET_INT32 },
+	{ "s64", ET_INT64 },
 };
 
 #define NSIG_TYPES (sizeof(sig_types) / sizeof(sig_types[0]))
@@ -208,8 +228,7 @@ static void params_free(struct spec_param *params, int n)
 	}
 }
 
-int spec_parse_signature(const char *text, int col0, struct spec_param *params, int max,
-			 struct spec_error *err)
+int spec_parse_signature(const char *text, int col0, struct spec_param *params, int max, struct spec_error *err)
 {
 	char *copy = strdup(text), *p, *comma;
 	int n = 0, rc = 0;
@@ -273,14 +292,17 @@ static int check_node(const struct expr *e, void *ud)
 
 	if (e->kind == EXPR_RETVAL && c->s->type != SPEC_RETURN) {
 		specerr_set(c->err, e->col,
-			    c->s->type == SPEC_TRACEPOINT ? "a tracepoint's fields are args->NAME (args->ret in sys_exit_*)"
-							  : "trace the return: r::FUNCTION",
+			    c->s->type == SPEC_TRACEPOINT ?
+				    "a tracepoint's fields are args->NAME (args->ret in sys_exit_*)" :
+				    "trace the return: r::FUNCTION",
 			    "retval is only known in a return probe");
 		return -EINVAL;
 	}
 	if (e->kind == EXPR_ARG && (c->s->type == SPEC_TRACEPOINT)) {
-		specerr_set(c->err, e->col, "a tracepoint's fields are args->NAME (see /sys/kernel/tracing/events/CATEGORY/EVENT/format)",
-			    "arg%d is not defined for a tracepoint", e->u.arg.n);
+		specerr_set(
+			c->err, e->col,
+			"a tracepoint's fields are args->NAME (see /sys/kernel/tracing/events/CATEGORY/EVENT/format)",
+			"arg%d is not defined for a tracepoint", e->u.arg.n);
 		return -EINVAL;
 	}
 	if (e->kind == EXPR_TPFIELD && (c->s->type == SPEC_USDT || (c->s->library && *c->s->library))) {
@@ -306,8 +328,8 @@ int spec_check(const struct trace_spec *s, struct spec_error *err)
 	case SPEC_ENTRY:
 	case SPEC_RETURN:
 		if (!is_symbol(s->function)) {
-			specerr_set(err, 0, "a function name is letters, digits, '_' and '.'",
-				    "bad function name '%s'", s->function ? s->function : "");
+			specerr_set(err, 0, "a function name is letters, digits, '_' and '.'", "bad function name '%s'",
+				    s->function ? s->function : "");
 			return -EINVAL;
 		}
 		if (lib && !is_library(s->library)) {
@@ -402,8 +424,7 @@ static int parse_offset(const char *text, int col, uint64_t *off, struct spec_er
 	errno = 0;
 	*off = strtoull(text, &end, 0);
 	if (!*text || *end || errno || *text == '-') {
-		specerr_set(err, col, "write the offset in decimal or 0x hex: func+0x12",
-			    "bad offset '%s'", text);
+		specerr_set(err, col, "write the offset in decimal or 0x hex: func+0x12", "bad offset '%s'", text);
 		return -EINVAL;
 	}
 	return 0;
@@ -422,7 +443,8 @@ static int parse_probe(struct trace_spec *s, const char *tok, size_t len, struct
 	for (p = copy; *p; p++)
 		if (*p == ':') {
 			if (nparts == 5) {
-				specerr_set(err, (int)(p - copy), "write [p|r|t|u]:[lib]:func", "too many ':' in the probe");
+				specerr_set(err, (int)(p - copy), "write [p|r|t|u]:[lib]:func",
+					    "too many ':' in the probe");
 				goto out;
 			}
 			*p = '\0';
@@ -445,7 +467,7 @@ static int parse_probe(struct trace_spec *s, const char *tok, size_t len, struct
 				    "unknown probe type '%s'", t);
 			goto out;
 		}
-		s->type = *t ? (enum spec_type)*t : SPEC_ENTRY;
+		s->type = *t ? (enum spec_type) * t : SPEC_ENTRY;
 		if (s->type == SPEC_TRACEPOINT) {
 			if (nparts != 3) {
 				specerr_set(err, 0, "write t:CATEGORY:EVENT", "a tracepoint has two parts");
@@ -541,8 +563,8 @@ static const char *match_paren(const char *open)
 	return NULL;
 }
 
-static int parse_filter(struct trace_spec *s, const char *text, const char *open,
-			const struct expr_names *names, struct spec_error *err)
+static int parse_filter(struct trace_spec *s, const char *text, const char *open, const struct expr_names *names,
+			struct spec_error *err)
 {
 	const char *close = match_paren(open);
 	char *inner;
@@ -592,8 +614,8 @@ static int raw_offset(const char *lit, int n)
 	return (int)(p - lit);
 }
 
-static int parse_action(struct trace_spec *s, const char *text, const char *p,
-			const struct expr_names *names, struct spec_error *err)
+static int parse_action(struct trace_spec *s, const char *text, const char *p, const struct expr_names *names,
+			struct spec_error *err)
 {
 	struct expr *fmt = NULL;
 	struct spec_conv convs[SPEC_MAX_VALUES];

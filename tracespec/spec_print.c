@@ -7,9 +7,8 @@
 static const char *c_type_name(enum expr_type t)
 {
 	static const char *const names[] = {
-		[ET_INT8] = "char",   [ET_UINT8] = "unsigned char", [ET_INT16] = "short",
-		[ET_UINT16] = "unsigned short", [ET_INT32] = "int", [ET_UINT32] = "unsigned int",
-		[ET_INT64] = "long",  [ET_UINT64] = "unsigned long",
+		[ET_INT8] = "char", [ET_UINT8] = "unsigned char", [ET_INT16] = "short", [ET_UINT16] = "unsigned short",
+		[ET_INT32] = "int", [ET_UINT32] = "unsigned int", [ET_INT64] = "long",	[ET_UINT64] = "unsigned long",
 	};
 	return t <= ET_UINT64 ? names[t] : "unsigned long";
 }

@@ -8,9 +8,9 @@
 #define DIAG_SPECERR_H
 
 struct spec_error {
-	int col;         /* 0-based column in the parsed text; -1 when there is none */
-	char msg[256];   /* "unknown name 'foo'"; lowercase, no trailing period */
-	char hint[256];  /* "" or a hint at the fix */
+	int col;	/* 0-based column in the parsed text; -1 when there is none */
+	char msg[256];	/* "unknown name 'foo'"; lowercase, no trailing period */
+	char hint[256]; /* "" or a hint at the fix */
 };
 
 /* Fill *err (when err is not NULL). Keeps the first error: a second call on an

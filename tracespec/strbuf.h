@@ -12,14 +12,17 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *buf;   /* NUL-terminated when len > 0; NULL before the first append */
-	size_t len;  /* bytes used, without the NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* most bytes the buffer may ever hold (without the NUL) */
-	int err;     /* 0, or the first error: -E2BIG, -ENOMEM */
+	char *buf;  /* NUL-terminated when len > 0; NULL before the first append */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* most bytes the buffer may ever hold (without the NUL) */
+	int err;    /* 0, or the first error: -E2BIG, -ENOMEM */
 };
 
-#define STRBUF_INIT(maxlen) { NULL, 0, 0, (maxlen), 0 }
+#define STRBUF_INIT(maxlen) \
+	{ \
+		NULL, 0, 0, (maxlen), 0 \
+	}
 
 /* Start an empty buffer that will hold at most max bytes. Cannot fail. */
 void strbuf_init(struct strbuf *sb, size_t max);

@@ -14,11 +14,11 @@
 #include "tracespec/ktypes.h"
 #include "tracespec/spec.h"
 
-#define MATCH_LIMIT 100000      /* backtracking bound per pattern and text */
-#define MATCHED_MAX 8           /* words quoted in a reason */
-#define MATCHED_LEN 40          /* longest quoted piece */
-#define PID_MAX 4194304         /* the kernel's highest pid_max */
-#define FIXED_WEIGHT 0.75       /* a match only after typo correction is less sure */
+#define MATCH_LIMIT  100000  /* backtracking bound per pattern and text */
+#define MATCHED_MAX  8	     /* words quoted in a reason */
+#define MATCHED_LEN  40	     /* longest quoted piece */
+#define PID_MAX	     4194304 /* the kernel's highest pid_max */
+#define FIXED_WEIGHT 0.75    /* a match only after typo correction is less sure */
 
 /* What one family found in the text. */
 struct evidence {
@@ -29,12 +29,12 @@ struct evidence {
 
 struct query {
 	const struct kb *kb;
-	const char *text;          /* as given */
-	char *fixed;               /* with typos corrected; NULL when none were */
-	char *lower;               /* text in lowercase, for strerror texts */
+	const char *text; /* as given */
+	char *fixed;	  /* with typos corrected; NULL when none were */
+	char *lower;	  /* text in lowercase, for strerror texts */
 	struct suggest_result *res;
 	char errno_words[SUGGEST_MAX_ERRNOS][MATCHED_LEN + 1]; /* how each errno was written */
-	char syscall_word[MATCHED_LEN + 1];                    /* how the syscall was written */
+	char syscall_word[MATCHED_LEN + 1];		       /* how the syscall was written */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 };
@@ -74,7 +74,7 @@ static bool short_typo(const char *a, const char *b, size_t vl)
 {
 	size_t i = 0;
 
-	if (vl == 5) {           /* b is a with one letter added */
+	if (vl == 5) { /* b is a with one letter added */
 		while (i < 4 && a[i] == b[i])
 			i++;
 		return strncmp(a + i, b + i + 1, 4 - i) == 0;
@@ -253,8 +253,8 @@ static void take_name(struct query *q, const char *s, size_t len, bool checked)
 	r->process[len] = '\0';
 }
 
-static long group_number(pcre2_code *re, pcre2_match_data *md, const char *subject, const char *name,
-			 const char **s, size_t *len)
+static long group_number(pcre2_code *re, pcre2_match_data *md, const char *subject, const char *name, const char **s,
+			 size_t *len)
 {
 	int n = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -278,8 +278,7 @@ static void find_extracts(struct query *q)
 		pcre2_code *re = q->kb->extract[i].re;
 		PCRE2_SIZE start = 0;
 
-		while (start <= tlen &&
-		       pcre2_match(re, (PCRE2_SPTR)q->text, tlen, start, 0, q->md, q->mc) >= 0) {
+		while (start <= tlen && pcre2_match(re, (PCRE2_SPTR)q->text, tlen, start, 0, q->md, q->mc) >= 0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(q->md);
 			const char *s;
 			size_t len;
@@ -326,8 +325,8 @@ static void find_extracts(struct query *q)
  * next word says it is a call ("ioctl fails"). */
 static bool syscall_context(const struct query *q, const char *name, const char *end)
 {
-	static const char *const next[] = { "returns", "returned", "fails", "failed", "failing", "syscall",
-					    "call", "calls", "is", "takes", "took", "errors", "hangs", "blocks" };
+	static const char *const next[] = { "returns", "returned", "fails", "failed", "failing", "syscall", "call",
+					    "calls",   "is",	   "takes", "took",   "errors",	 "hangs",   "blocks" };
 
 	for (const char *c = name; c < end; c++)
 		if (isdigit((unsigned char)*c) || *c == '_')
@@ -376,8 +375,9 @@ static void find_syscall(struct query *q, const struct lower_env *env)
 		strong = name != s || p[strspn(p, " ")] == '(';
 		if (len < 3 || len >= sizeof(buf))
 			continue;
-		if (!strong && (len < 4 || weak || kb_has_word(q->kb, name, len) ||
-				in_list(q->kb->stopwords, q->kb->nstopwords, name, len) || !syscall_context(q, name, p)))
+		if (!strong &&
+		    (len < 4 || weak || kb_has_word(q->kb, name, len) ||
+		     in_list(q->kb->stopwords, q->kb->nstopwords, name, len) || !syscall_context(q, name, p)))
 			continue;
 		memcpy(buf, name, len);
 		buf[len] = '\0';
@@ -390,7 +390,8 @@ static void find_syscall(struct query *q, const struct lower_env *env)
 		}
 		if (strong || !weak) {
 			snprintf(q->res->syscall, sizeof(q->res->syscall), "%s", buf);
-			snprintf(q->syscall_word, sizeof(q->syscall_word), "%.*s", (int)(p - s), q->text + (s - q->lower));
+			snprintf(q->syscall_word, sizeof(q->syscall_word), "%.*s", (int)(p - s),
+				 q->text + (s - q->lower));
 			weak = s;
 		}
 		if (strong)
@@ -480,12 +481,12 @@ static int family_errno(const struct query *q, const struct kb_family *f)
 
 /* ---- targets ----------------------------------------------------------------------------- */
 
-int suggest_target(const char *spec, const struct lower_env *env, char *target, size_t tsize,
-		   const char **type, char *library, size_t lsize, char *why, size_t wsize)
+int suggest_target(const char *spec, const struct lower_env *env, char *target, size_t tsize, const char **type,
+		   char *library, size_t lsize, char *why, size_t wsize)
 {
 	static const char *const types[] = {
 		[LK_SYSCALL] = "syscall", [LK_TRACEPOINT] = "tracepoint", [LK_KPROBE] = "kprobe",
-		[LK_KFUNC] = "kfunc", [LK_UPROBE] = "uprobe", [LK_USDT] = "usdt",
+		[LK_KFUNC] = "kfunc",	  [LK_UPROBE] = "uprobe",	  [LK_USDT] = "usdt",
 	};
 	struct trace_spec *s = NULL;
 	struct lowered *lw = calloc(1, sizeof(*lw));
@@ -540,7 +541,8 @@ static char *reason_text(const struct query *q, const struct kb_family *f, const
 			strbuf_addf(&sb, "%s'%s'", i ? ", " : "", ev->words[i]);
 			for (int j = 0; j < q->res->nfixes; j++)
 				if (strcasestr(ev->words[i], q->res->fixes[j].to))
-					strbuf_addf(&sb, " (read '%s' as '%s')", q->res->fixes[j].from, q->res->fixes[j].to);
+					strbuf_addf(&sb, " (read '%s' as '%s')", q->res->fixes[j].from,
+						    q->res->fixes[j].to);
 		}
 		strbuf_addf(&sb, " [%s]: ", f->title);
 	} else {
@@ -614,8 +616,8 @@ static int offer(struct query *q, const struct lower_env *env, const struct kb_f
 			continue;
 		rc = kb_fill(tmpl, &vars, &sb);
 		if (rc == 0)
-			rc = suggest_target(strbuf_str(&sb), env, target, sizeof(target), &type, lib, sizeof(lib),
-					    why, sizeof(why));
+			rc = suggest_target(strbuf_str(&sb), env, target, sizeof(target), &type, lib, sizeof(lib), why,
+					    sizeof(why));
 		if (rc == -ENOMEM) {
 			strbuf_release(&sb);
 			goto nomem;
@@ -673,7 +675,7 @@ nomem:
 
 struct ranked {
 	const struct kb_family *f;
-	int order;                 /* the family's place in the knowledge base */
+	int order; /* the family's place in the knowledge base */
 	struct evidence ev;
 };
 
@@ -744,7 +746,8 @@ static int answer(struct query *q, const struct lower_env *env, int max)
 	qsort(rk, (size_t)n, sizeof(*rk), cmp_ranked);
 	for (int i = 0; i < n && rc == 0; i++)
 		for (int j = 0; j < rk[i].f->nsugg && rc == 0; j++)
-			rc = offer(q, env, rk[i].f, &rk[i].f->sugg[j], &rk[i].ev, rk[i].ev.score * rk[i].f->sugg[j].factor);
+			rc = offer(q, env, rk[i].f, &rk[i].f->sugg[j], &rk[i].ev,
+				   rk[i].ev.score * rk[i].f->sugg[j].factor);
 	if (rc == 0 && n == 0) {
 		for (int i = 0; i < kb->nfam; i++) {
 			if (kb->fam[i].starter) {

@@ -23,25 +23,25 @@
 #include "tracespec/lower.h"
 #include "tracespec/strbuf.h"
 
-#define SUGGEST_MAX_TEXT 16384   /* longest query accepted */
-#define SUGGEST_MAX_ITEMS 50     /* most suggestions one answer holds */
+#define SUGGEST_MAX_TEXT      16384 /* longest query accepted */
+#define SUGGEST_MAX_ITEMS     50    /* most suggestions one answer holds */
 #define SUGGEST_DEFAULT_ITEMS 5
-#define SUGGEST_MAX_ERRNOS 8
-#define SUGGEST_MAX_FIXES 16
-#define SUGGEST_COMM_MAX 15      /* a process name is the kernel's comm: 15 bytes */
+#define SUGGEST_MAX_ERRNOS    8
+#define SUGGEST_MAX_FIXES     16
+#define SUGGEST_COMM_MAX      15 /* a process name is the kernel's comm: 15 bytes */
 
 struct suggest_item {
 	const struct kb_family *fam;
-	char *spec;                /* filled in; the one that attaches here */
-	char *target;              /* "openat", "sched:sched_switch", "getaddrinfo" */
-	const char *target_type;   /* "syscall", "tracepoint", "kprobe", "kfunc", "uprobe", "usdt" */
-	char *library;             /* uprobe / usdt: the binary's path; else NULL */
-	double score;              /* 0..1; 0 for a starting point */
-	char *reason;              /* one line: the words that matched, then why */
-	char *instead_of;          /* the better spec that cannot attach here, or NULL */
-	char *instead_why;         /* why it cannot */
-	int pid;                   /* carried as -p; 0 for none */
-	char *process;             /* carried as -n; NULL for none */
+	char *spec;		 /* filled in; the one that attaches here */
+	char *target;		 /* "openat", "sched:sched_switch", "getaddrinfo" */
+	const char *target_type; /* "syscall", "tracepoint", "kprobe", "kfunc", "uprobe", "usdt" */
+	char *library;		 /* uprobe / usdt: the binary's path; else NULL */
+	double score;		 /* 0..1; 0 for a starting point */
+	char *reason;		 /* one line: the words that matched, then why */
+	char *instead_of;	 /* the better spec that cannot attach here, or NULL */
+	char *instead_why;	 /* why it cannot */
+	int pid;		 /* carried as -p; 0 for none */
+	char *process;		 /* carried as -n; NULL for none */
 };
 
 struct suggest_unavailable {
@@ -56,15 +56,15 @@ struct suggest_fix {
 };
 
 struct suggest_result {
-	bool matched;              /* false: nothing matched; items are starting points */
+	bool matched; /* false: nothing matched; items are starting points */
 	struct suggest_item *items;
 	int nitems;
 	struct suggest_unavailable *unavail; /* best specs of matched families that cannot attach here */
 	int nunavail;
-	int pid;                   /* found in the text; 0 for none */
+	int pid;			    /* found in the text; 0 for none */
 	char process[SUGGEST_COMM_MAX + 1]; /* found in the text; "" for none */
 	char syscall[SYSCALLS_NAME_MAX];    /* a syscall the text names; "" for none */
-	int errnos[SUGGEST_MAX_ERRNOS];     /* found in the text, in order */
+	int errnos[SUGGEST_MAX_ERRNOS];	    /* found in the text, in order */
 	int nerrnos;
 	struct suggest_fix fixes[SUGGEST_MAX_FIXES]; /* typo corrections made */
 	int nfixes;
@@ -86,7 +86,7 @@ int suggest_command(const struct suggest_item *item, struct strbuf *out);
 /* Lower spec text with env, generate its program (as `trace` would) and name its target: fills target ("openat"),
  * type ("syscall") and library (a path for uprobes and USDT; "" otherwise).
  * Returns 0, or the spec_parse()/lower_spec()/codegen_emit() error with why filled. */
-int suggest_target(const char *spec, const struct lower_env *env, char *target, size_t tsize,
-		   const char **type, char *library, size_t lsize, char *why, size_t wsize);
+int suggest_target(const char *spec, const struct lower_env *env, char *target, size_t tsize, const char **type,
+		   char *library, size_t lsize, char *why, size_t wsize);
 
 #endif /* DIAG_SUGGEST_H */

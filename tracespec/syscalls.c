@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #define SYSCALLS_TRACEFS_DEFAULT "/sys/kernel/tracing"
-#define SYSCALLS_KALLSYMS "/proc/kallsyms"
-#define SYSCALLS_LINE_MAX 4096        /* longest field line we accept in a format file */
-#define SYSCALLS_FORMAT_LINES 4096    /* most lines read from one format file */
-#define SIMILAR_NAME_MAX (2 * SYSCALLS_NAME_MAX)
-#define SIMILAR_KEEP_MAX 256          /* most candidates kept, whatever n asks */
-#define SIMILAR_LINES_MAX 4000000     /* most lines read from kallsyms/available_events */
-#define KSYM_IOBUF (1 << 16)
+#define SYSCALLS_KALLSYMS	 "/proc/kallsyms"
+#define SYSCALLS_LINE_MAX	 4096 /* longest field line we accept in a format file */
+#define SYSCALLS_FORMAT_LINES	 4096 /* most lines read from one format file */
+#define SIMILAR_NAME_MAX	 (2 * SYSCALLS_NAME_MAX)
+#define SIMILAR_KEEP_MAX	 256	 /* most candidates kept, whatever n asks */
+#define SIMILAR_LINES_MAX	 4000000 /* most lines read from kallsyms/available_events */
+#define KSYM_IOBUF		 (1 << 16)
 
 /* ------------------------------------------------------------------------ */
 /* Names and paths                                                          */
@@ -47,14 +47,13 @@ static const char *syscalls_root(const char *tracefs)
 }
 
 /* Write "ROOT/events/CAT[/EVENT[/LEAF]]" into buf. 0 or -ENAMETOOLONG. */
-static int syscalls_path(char *buf, size_t size, const char *tracefs, const char *category,
-			 const char *event, const char *leaf)
+static int syscalls_path(char *buf, size_t size, const char *tracefs, const char *category, const char *event,
+			 const char *leaf)
 {
 	int n;
 
 	if (event && leaf)
-		n = snprintf(buf, size, "%s/events/%s/%s/%s", syscalls_root(tracefs), category,
-			     event, leaf);
+		n = snprintf(buf, size, "%s/events/%s/%s/%s", syscalls_root(tracefs), category, event, leaf);
 	else if (event)
 		n = snprintf(buf, size, "%s/events/%s/%s", syscalls_root(tracefs), category, event);
 	else
@@ -143,15 +142,13 @@ static void syscalls_classify(struct tp_field *f)
 			*br = '\0';
 		if (!tok[0])
 			continue;
-		if (strcmp(tok, "const") == 0 || strcmp(tok, "volatile") == 0 ||
-		    strcmp(tok, "__data_loc") == 0 || strcmp(tok, "__rel_loc") == 0 ||
-		    strcmp(tok, "__user") == 0)
+		if (strcmp(tok, "const") == 0 || strcmp(tok, "volatile") == 0 || strcmp(tok, "__data_loc") == 0 ||
+		    strcmp(tok, "__rel_loc") == 0 || strcmp(tok, "__user") == 0)
 			continue;
 		base++;
 		is_char = strcmp(tok, "char") == 0;
 	}
-	f->is_string = base == 1 && is_char &&
-		       ((stars == 1 && dims == 0) || (stars == 0 && dims == 1));
+	f->is_string = base == 1 && is_char && ((stars == 1 && dims == 0) || (stars == 0 && dims == 1));
 }
 
 /* Parse DECL ("const char * filename", "char comm[16]", "__data_loc char[] x")
@@ -252,8 +249,7 @@ static int syscalls_parse_field(const char *body, struct tp_format *out)
 	return 1;
 }
 
-int syscalls_tp_format(const char *tracefs, const char *category, const char *event,
-		       struct tp_format *out)
+int syscalls_tp_format(const char *tracefs, const char *category, const char *event, struct tp_format *out)
 {
 	char path[PATH_MAX];
 	FILE *fp = NULL;
@@ -352,7 +348,7 @@ bool syscalls_exists(const char *tracefs, const char *name)
 
 struct syscalls_rename {
 	const char *name;
-	const char *to[3];   /* tried in order; the first that exists wins */
+	const char *to[3]; /* tried in order; the first that exists wins */
 };
 
 /* Old or libc-level names and what the kernel traces in their place. The
@@ -468,9 +464,9 @@ struct similar_cand {
 struct similar {
 	const char *query;
 	size_t qlen;
-	int maxd;                    /* offer nothing further away than this */
-	size_t width;                /* names must fit in a row of this many bytes */
-	struct similar_cand *c;      /* best first */
+	int maxd;		/* offer nothing further away than this */
+	size_t width;		/* names must fit in a row of this many bytes */
+	struct similar_cand *c; /* best first */
 	int n, cap;
 };
 
@@ -528,8 +524,7 @@ static void similar_release(struct similar *s)
 }
 
 /* Offer candidate NAME[0..len) (compared as CMP[0..clen)). */
-static void similar_offer(struct similar *s, const char *name, size_t len, const char *cmp,
-			  size_t clen)
+static void similar_offer(struct similar *s, const char *name, size_t len, const char *cmp, size_t clen)
 {
 	struct similar_cand cand;
 	int bound, pos, i;
@@ -680,8 +675,7 @@ static int similar_scan_events(struct similar *s, const char *tracefs, bool by_e
 		if (!colon || colon == line || !colon[1])
 			continue;
 		if (by_event)
-			similar_offer(s, line, (size_t)len, colon + 1,
-				      (size_t)len - (size_t)(colon + 1 - line));
+			similar_offer(s, line, (size_t)len, colon + 1, (size_t)len - (size_t)(colon + 1 - line));
 		else
 			similar_offer(s, line, (size_t)len, line, (size_t)len);
 	}

@@ -13,19 +13,19 @@
 #include <stdbool.h>
 
 #define SYSCALLS_NAME_MAX 64
-#define TP_FIELDS_MAX 64
+#define TP_FIELDS_MAX	  64
 
 struct tp_field {
-	char name[SYSCALLS_NAME_MAX];  /* "filename" */
-	char type[96];                 /* "const char *", "unsigned int", "char[16]" */
-	int size;                      /* bytes */
+	char name[SYSCALLS_NAME_MAX]; /* "filename" */
+	char type[96];		      /* "const char *", "unsigned int", "char[16]" */
+	int size;		      /* bytes */
 	bool is_signed;
-	bool is_pointer;               /* the type ends in '*' */
-	bool is_string;                /* a char pointer or a char array */
+	bool is_pointer; /* the type ends in '*' */
+	bool is_string;	 /* a char pointer or a char array */
 };
 
 struct tp_format {
-	int nfields;                   /* the event's own fields; common_* and __syscall_nr are left out */
+	int nfields; /* the event's own fields; common_* and __syscall_nr are left out */
 	struct tp_field fields[TP_FIELDS_MAX];
 };
 
@@ -33,8 +33,7 @@ struct tp_format {
  * tracepoint does not exist, -EINVAL when the format cannot be parsed, or
  * another -errno. CATEGORY and EVENT must be plain names ([A-Za-z0-9_]);
  * anything else is -EINVAL, never a path outside tracefs. */
-int syscalls_tp_format(const char *tracefs, const char *category, const char *event,
-		       struct tp_format *out);
+int syscalls_tp_format(const char *tracefs, const char *category, const char *event, struct tp_format *out);
 
 /* The arguments of syscall NAME (no sys_ prefix) from its sys_enter_NAME
  * tracepoint, in order: out->fields[0] is arg1. Same returns as above. */

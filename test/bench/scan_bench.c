@@ -63,14 +63,18 @@ int main(int argc, char **argv)
 	struct layout_value val = { .conv = "d", .name = "arg3", .is_string = false };
 	struct layout_col col = { .kind = LC_VALUE, .value = 0 };
 	struct layout_probe probe = {
-		.function = "sys_read", .target = "syscalls:sys_enter_read",
-		.probe = "tracepoint:syscalls:sys_enter_read", .format = "read %d bytes",
-		.values = &val, .nvalues = 1, .cols = &col, .ncols = 1,
+		.function = "sys_read",
+		.target = "syscalls:sys_enter_read",
+		.probe = "tracepoint:syscalls:sys_enter_read",
+		.format = "read %d bytes",
+		.values = &val,
+		.nvalues = 1,
+		.cols = &col,
+		.ncols = 1,
 	};
 	struct event_layout layout = { .probes = &probe, .nprobes = 1, .max_events = -1 };
 	struct bench b = { .msg = STRBUF_INIT(1 << 20) };
-	struct scan_callbacks cb = { .on_event = on_event, .on_attached = on_attached,
-				     .on_map = on_map, .ud = &b };
+	struct scan_callbacks cb = { .on_event = on_event, .on_attached = on_attached, .on_map = on_map, .ud = &b };
 	const struct scan_stats *st;
 	struct scanner *s;
 	unsigned long total = 0;
@@ -108,8 +112,8 @@ int main(int argc, char **argv)
 	st = scan_stats(s);
 	printf("%lu events, %lu lines, %lu malformed, %lu maps, %lu markers in %.3f s: "
 	       "%.0f events/s, %.1f MB/s (%lu message bytes)\n",
-	       (unsigned long)st->events, (unsigned long)st->lines, (unsigned long)st->malformed,
-	       b.maps, b.attached, dt, (double)st->events / dt, (double)total / dt / 1e6, b.bytes);
+	       (unsigned long)st->events, (unsigned long)st->lines, (unsigned long)st->malformed, b.maps, b.attached,
+	       dt, (double)st->events / dt, (double)total / dt / 1e6, b.bytes);
 	rc = 0;
 out:
 	scan_free(s);

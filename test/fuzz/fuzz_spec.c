@@ -20,8 +20,13 @@ static int reprint(const char *text, struct trace_spec **s, struct strbuf *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct lower_env env = { .tracefs = "/sys/kernel/tracing", .can_tracepoint = true,
-		.can_kprobe = true, .can_kfunc = false, .can_uprobe = true, .can_usdt = true, .check_symbols = false };
+	static const struct lower_env env = { .tracefs = "/sys/kernel/tracing",
+					      .can_tracepoint = true,
+					      .can_kprobe = true,
+					      .can_kfunc = false,
+					      .can_uprobe = true,
+					      .can_usdt = true,
+					      .check_symbols = false };
 	static int saved;
 	struct trace_spec *s = NULL, *s2 = NULL;
 	struct strbuf c1, c2 = STRBUF_INIT(0);
@@ -37,8 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	if (reprint(text, &s, &c1) == 0) {
 		/* The canonical text C1 must parse and print to C1 again (if it is not over the limit). */
-		if ((reprint(strbuf_str(&c1), &s2, &c2) != 0 ||
-					       strcmp(strbuf_str(&c1), strbuf_str(&c2)) != 0)) {
+		if ((reprint(strbuf_str(&c1), &s2, &c2) != 0 || strcmp(strbuf_str(&c1), strbuf_str(&c2)) != 0)) {
 			fprintf(stderr, "fixed-point violation\n  input: %s\n  C1:    %s\n  C2:    %s\n", text,
 				strbuf_str(&c1), s2 ? strbuf_str(&c2) : "(does not parse)");
 			abort();

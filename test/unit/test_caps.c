@@ -44,10 +44,9 @@ static void test_version_garbage(void **state)
 
 static void test_info_highlights(void **state)
 {
-	static const char info[] =
-		"System\n  OS: Linux 6.1\n\nBuild\n  version: v0.17.0\n  LLVM: 14.0.6\n"
-		"Kernel features\n  btf: yes\n  Loop support: yes\n"
-		"Probe types\n  kprobe: yes\n  tracepoint: yes\n  kfunc: no\n";
+	static const char info[] = "System\n  OS: Linux 6.1\n\nBuild\n  version: v0.17.0\n  LLVM: 14.0.6\n"
+				   "Kernel features\n  btf: yes\n  Loop support: yes\n"
+				   "Probe types\n  kprobe: yes\n  tracepoint: yes\n  kfunc: no\n";
 	struct caps c;
 
 	memset(&c, 0, sizeof(c));
@@ -115,12 +114,9 @@ static void test_probe_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_version_017),
-		cmocka_unit_test(test_version_git_suffix),
-		cmocka_unit_test(test_version_garbage),
-		cmocka_unit_test(test_info_highlights),
-		cmocka_unit_test(test_info_bounded),
-		cmocka_unit_test(test_probe_schema),
+		cmocka_unit_test(test_version_017),	cmocka_unit_test(test_version_git_suffix),
+		cmocka_unit_test(test_version_garbage), cmocka_unit_test(test_info_highlights),
+		cmocka_unit_test(test_info_bounded),	cmocka_unit_test(test_probe_schema),
 		cmocka_unit_test(test_probe_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

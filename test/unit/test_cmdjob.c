@@ -41,8 +41,12 @@ static void on_done(void *ud)
 static struct cmdjob *start(struct procman *pm, const char *command, int timeout_s, int grace_ms, long max_output)
 {
 	struct cmdjob_spec spec = {
-		.command = command, .timeout_s = timeout_s, .kill_grace_ms = grace_ms, .max_output = max_output,
-		.on_done = on_done, .ud = &done_calls,
+		.command = command,
+		.timeout_s = timeout_s,
+		.kill_grace_ms = grace_ms,
+		.max_output = max_output,
+		.on_done = on_done,
+		.ud = &done_calls,
 	};
 	char err[256] = "";
 	struct cmdjob *j = cmdjob_start(pm, &spec, err, sizeof(err));
@@ -210,10 +214,10 @@ static void test_exit_status(void **state)
 	static const struct {
 		const char *command;
 		const char *status;
-		int exit_code;           /* -1: null */
-		const char *signal;      /* NULL: null */
-		int signum;              /* a signal without a name: its number */
-		const char *error;       /* NULL: none */
+		int exit_code;	    /* -1: null */
+		const char *signal; /* NULL: null */
+		int signum;	    /* a signal without a name: its number */
+		const char *error;  /* NULL: none */
 	} cases[] = {
 		{ "exit 0", "completed", 0, NULL, 0, NULL },
 		{ "true", "completed", 0, NULL, 0, NULL },
@@ -247,7 +251,8 @@ static void test_exit_status(void **state)
 		if (cases[i].exit_code < 0)
 			assert_true(json_is_null(json_object_get(r, "exit_code")));
 		else if (num(r, "exit_code") != cases[i].exit_code)
-			fail_msg("'%s': exit_code %lld, want %d", cases[i].command, num(r, "exit_code"), cases[i].exit_code);
+			fail_msg("'%s': exit_code %lld, want %d", cases[i].command, num(r, "exit_code"),
+				 cases[i].exit_code);
 		if (cases[i].signal)
 			assert_string_equal(json_string_value(sig), cases[i].signal);
 		else if (cases[i].signum)
@@ -268,7 +273,7 @@ static void test_timeout(void **state)
 {
 	static const struct {
 		const char *command;
-		int exit_code;           /* -1: null */
+		int exit_code; /* -1: null */
 		const char *signal;
 	} cases[] = {
 		{ "sleep 10", -1, "SIGTERM" },
@@ -426,13 +431,11 @@ static void test_truncation(void **state)
 		int lines;
 		long max_output;
 	} cases[] = {
-		{ 2000, 1000 },   /* 12000 bytes: head 500, tail 500 */
-		{ 2000, 1001 },   /* an odd cap: head 500, tail 501 */
-		{ 2000, 1024 },
-		{ 100, 600 },     /* exactly the cap: kept whole */
-		{ 100, 599 },     /* one byte over */
-		{ 100, 4096 },
-		{ 50000, 4096 },  /* 300 KB, read in many chunks: the ring wraps often */
+		{ 2000, 1000 },			 /* 12000 bytes: head 500, tail 500 */
+		{ 2000, 1001 },			 /* an odd cap: head 500, tail 501 */
+		{ 2000, 1024 }, { 100, 600 },	 /* exactly the cap: kept whole */
+		{ 100, 599 },			 /* one byte over */
+		{ 100, 4096 },	{ 50000, 4096 }, /* 300 KB, read in many chunks: the ring wraps often */
 	};
 	enum { N = sizeof(cases) / sizeof(cases[0]) };
 	struct procman *pm = *state;
@@ -507,18 +510,20 @@ static void test_non_utf8(void **state)
 	static const struct {
 		const char *command;
 		const char *key;
-		const char *bytes;       /* what the command writes there */
+		const char *bytes; /* what the command writes there */
 		size_t len;
-		const char *text;        /* the JSON string */
+		const char *text; /* the JSON string */
 		size_t text_len;
 		bool b64;
 	} cases[] = {
-		{ "printf 'ok \\377\\376 end\\n'", "stdout", "ok \xff\xfe end\n", 10, "ok \xef\xbf\xbd\xef\xbf\xbd end\n", 14, true },
+		{ "printf 'ok \\377\\376 end\\n'", "stdout", "ok \xff\xfe end\n", 10,
+		  "ok \xef\xbf\xbd\xef\xbf\xbd end\n", 14, true },
 		{ "printf 'caf\\303\\251 \\342\\234\\223\\n'", "stdout", "caf\xc3\xa9 \xe2\x9c\x93\n", 10,
 		  "caf\xc3\xa9 \xe2\x9c\x93\n", 10, false },
 		{ "printf 'half \\303' >&2", "stderr", "half \xc3", 6, "half \xef\xbf\xbd", 8, true },
 		{ "printf 'a\\000b'", "stdout", "a\0b", 3, "a\0b", 3, false },
-		{ "printf '\\300\\200'", "stdout", "\xc0\x80", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6, true }, /* overlong NUL */
+		{ "printf '\\300\\200'", "stdout", "\xc0\x80", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6,
+		  true }, /* overlong NUL */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -540,7 +545,8 @@ static void test_non_utf8(void **state)
 			assert_memory_equal(raw, cases[i].bytes, cases[i].len);
 			free(raw);
 		}
-		assert_int_equal(num(r, strcmp(cases[i].key, "stdout") == 0 ? "stdout_bytes" : "stderr_bytes"), cases[i].len);
+		assert_int_equal(num(r, strcmp(cases[i].key, "stdout") == 0 ? "stdout_bytes" : "stderr_bytes"),
+				 cases[i].len);
 		json_decref(r);
 	}
 }

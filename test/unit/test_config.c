@@ -122,36 +122,35 @@ static void test_defaults(void **state)
 	config_release(&c);
 }
 
-static const char every_key[] =
-	"server_url = https://diag.example.com:8443/api/\n"
-	"agent_id = web-01.prod_2\n"
-	"token_file = /run/secrets/token\n"
-	"ca_file = /etc/ssl/diag-ca.pem\n"
-	"client_cert = /etc/diagagent/cert.pem\n"
-	"client_key = /etc/diagagent/key.pem\n"
-	"poll_interval = 11\n"
-	"heartbeat_interval = 61\n"
-	"max_backoff = 301\n"
-	"http_timeout = 16\n"
-	"connect_timeout = 6\n"
-	"kill_grace = 1\n"
-	"shutdown_grace = 0\n"
-	"spool_dir = /srv/diag spool\n"
-	"outbox_max_results = 12\n"
-	"outbox_max_bytes = 1048576\n"
-	"results_batch = 10000\n"
-	"results_batch_bytes = 65536\n"
-	"max_concurrent_jobs = 64\n"
-	"max_queued_jobs = 100000\n"
-	"max_trace_duration = 86400\n"
-	"max_command_timeout = 1\n"
-	"max_events = 10000000\n"
-	"max_output_bytes = 1024\n"
-	"allow_commands = yes\n"
-	"command_allow = ^ps aux$\n"
-	"command_allow = uptime|df -h\n"
-	"allow_raw_programs = on\n"
-	"log_level = debug\n";
+static const char every_key[] = "server_url = https://diag.example.com:8443/api/\n"
+				"agent_id = web-01.prod_2\n"
+				"token_file = /run/secrets/token\n"
+				"ca_file = /etc/ssl/diag-ca.pem\n"
+				"client_cert = /etc/diagagent/cert.pem\n"
+				"client_key = /etc/diagagent/key.pem\n"
+				"poll_interval = 11\n"
+				"heartbeat_interval = 61\n"
+				"max_backoff = 301\n"
+				"http_timeout = 16\n"
+				"connect_timeout = 6\n"
+				"kill_grace = 1\n"
+				"shutdown_grace = 0\n"
+				"spool_dir = /srv/diag spool\n"
+				"outbox_max_results = 12\n"
+				"outbox_max_bytes = 1048576\n"
+				"results_batch = 10000\n"
+				"results_batch_bytes = 65536\n"
+				"max_concurrent_jobs = 64\n"
+				"max_queued_jobs = 100000\n"
+				"max_trace_duration = 86400\n"
+				"max_command_timeout = 1\n"
+				"max_events = 10000000\n"
+				"max_output_bytes = 1024\n"
+				"allow_commands = yes\n"
+				"command_allow = ^ps aux$\n"
+				"command_allow = uptime|df -h\n"
+				"allow_raw_programs = on\n"
+				"log_level = debug\n";
 
 static void test_every_key(void **state)
 {
@@ -256,7 +255,7 @@ static void test_suffixes(void **state)
 struct error_case {
 	const char *text;
 	const char *msg;
-	const char *hint;   /* NULL: not checked */
+	const char *hint; /* NULL: not checked */
 };
 
 static void check_errors(const struct error_case *cases, size_t n)
@@ -279,45 +278,95 @@ static void check_errors(const struct error_case *cases, size_t n)
 static void test_range_errors(void **state)
 {
 	static const struct error_case cases[] = {
-		{ "poll_interval = abc", "t.conf:1: bad value 'abc' for poll_interval: expected seconds (1..86400)", NULL },
+		{ "poll_interval = abc", "t.conf:1: bad value 'abc' for poll_interval: expected seconds (1..86400)",
+		  NULL },
 		{ "poll_interval = 0", "t.conf:1: bad value '0' for poll_interval: expected seconds (1..86400)", NULL },
-		{ "poll_interval = 25h", "t.conf:1: bad value '25h' for poll_interval: expected seconds (1..86400)", NULL },
-		{ "poll_interval = 10 s", "t.conf:1: bad value '10 s' for poll_interval: expected seconds (1..86400)", NULL },
-		{ "poll_interval = 1d", "t.conf:1: bad value '1d' for poll_interval: expected seconds (1..86400)", NULL },
-		{ "heartbeat_interval = 86401", "t.conf:1: bad value '86401' for heartbeat_interval: expected seconds (1..86400)", NULL },
+		{ "poll_interval = 25h", "t.conf:1: bad value '25h' for poll_interval: expected seconds (1..86400)",
+		  NULL },
+		{ "poll_interval = 10 s", "t.conf:1: bad value '10 s' for poll_interval: expected seconds (1..86400)",
+		  NULL },
+		{ "poll_interval = 1d", "t.conf:1: bad value '1d' for poll_interval: expected seconds (1..86400)",
+		  NULL },
+		{ "heartbeat_interval = 86401",
+		  "t.conf:1: bad value '86401' for heartbeat_interval: expected seconds (1..86400)", NULL },
 		{ "max_backoff = 0", "t.conf:1: bad value '0' for max_backoff: expected seconds (1..86400)", NULL },
-		{ "http_timeout = 3601", "t.conf:1: bad value '3601' for http_timeout: expected seconds (1..3600)", NULL },
-		{ "connect_timeout = 0", "t.conf:1: bad value '0' for connect_timeout: expected seconds (1..3600)", NULL },
+		{ "http_timeout = 3601", "t.conf:1: bad value '3601' for http_timeout: expected seconds (1..3600)",
+		  NULL },
+		{ "connect_timeout = 0", "t.conf:1: bad value '0' for connect_timeout: expected seconds (1..3600)",
+		  NULL },
 		{ "kill_grace = -1", "t.conf:1: bad value '-1' for kill_grace: expected seconds (1..300)", NULL },
 		{ "kill_grace = 301", "t.conf:1: bad value '301' for kill_grace: expected seconds (1..300)", NULL },
-		{ "shutdown_grace = 2h", "t.conf:1: bad value '2h' for shutdown_grace: expected seconds (0..3600)", NULL },
-		{ "outbox_max_results = 0", "t.conf:1: bad value '0' for outbox_max_results: expected a number (1..10000000)", NULL },
-		{ "outbox_max_results = 1K", "t.conf:1: bad value '1K' for outbox_max_results: expected a number (1..10000000)", NULL },
-		{ "outbox_max_bytes = 1048575", "t.conf:1: bad value '1048575' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
-		{ "outbox_max_bytes = 1025G", "t.conf:1: bad value '1025G' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
-		{ "outbox_max_bytes = 99999999999999999999999", "t.conf:1: bad value '99999999999999999999999' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
-		{ "outbox_max_bytes = 9999999999999999G", "t.conf:1: bad value '9999999999999999G' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
-		{ "outbox_max_bytes = 1MB", "t.conf:1: bad value '1MB' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
-		{ "results_batch = 10001", "t.conf:1: bad value '10001' for results_batch: expected a number (1..10000)", NULL },
-		{ "results_batch_bytes = 65535", "t.conf:1: bad value '65535' for results_batch_bytes: expected bytes (64K..1G)", NULL },
-		{ "max_concurrent_jobs = 65", "t.conf:1: bad value '65' for max_concurrent_jobs: expected a number (1..64)", NULL },
-		{ "max_queued_jobs = 0", "t.conf:1: bad value '0' for max_queued_jobs: expected a number (1..100000)", NULL },
-		{ "max_trace_duration = 0", "t.conf:1: bad value '0' for max_trace_duration: expected seconds (1..86400)", NULL },
-		{ "max_command_timeout = 1.5", "t.conf:1: bad value '1.5' for max_command_timeout: expected seconds (1..86400)", NULL },
-		{ "max_events = 10000001", "t.conf:1: bad value '10000001' for max_events: expected a number (1..10000000)", NULL },
-		{ "max_output_bytes = 1023", "t.conf:1: bad value '1023' for max_output_bytes: expected bytes (1K..64M)", NULL },
-		{ "max_output_bytes = +5K", "t.conf:1: bad value '+5K' for max_output_bytes: expected bytes (1K..64M)", NULL },
-		{ "allow_commands = maybe", "t.conf:1: bad value 'maybe' for allow_commands: expected true or false (also yes/no, on/off, 1/0)", NULL },
-		{ "allow_raw_programs =", "t.conf:1: bad value '' for allow_raw_programs: expected true or false (also yes/no, on/off, 1/0)", NULL },
-		{ "log_level = verbose", "t.conf:1: bad value 'verbose' for log_level: expected error, warn, info or debug", NULL },
-		{ "server_url = ftp://x", "t.conf:1: bad value 'ftp://x' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "server_url = http://", "t.conf:1: bad value 'http://' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "server_url = https://:443/", "t.conf:1: bad value 'https://:443/' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "server_url = https://h:99999", "t.conf:1: bad value 'https://h:99999' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "server_url = https://u:p@h/", "t.conf:1: bad value 'https://u:p@h/' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "server_url = example.com", "t.conf:1: bad value 'example.com' for server_url: expected http:// or https:// and a host (https://HOST[:PORT][/PATH])", NULL },
-		{ "agent_id = web 01", "t.conf:1: bad value 'web 01' for agent_id: expected 1..128 characters of A-Z a-z 0-9 . _ -", NULL },
-		{ "agent_id =", "t.conf:1: bad value '' for agent_id: expected 1..128 characters of A-Z a-z 0-9 . _ -", NULL },
+		{ "shutdown_grace = 2h", "t.conf:1: bad value '2h' for shutdown_grace: expected seconds (0..3600)",
+		  NULL },
+		{ "outbox_max_results = 0",
+		  "t.conf:1: bad value '0' for outbox_max_results: expected a number (1..10000000)", NULL },
+		{ "outbox_max_results = 1K",
+		  "t.conf:1: bad value '1K' for outbox_max_results: expected a number (1..10000000)", NULL },
+		{ "outbox_max_bytes = 1048575",
+		  "t.conf:1: bad value '1048575' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
+		{ "outbox_max_bytes = 1025G",
+		  "t.conf:1: bad value '1025G' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
+		{ "outbox_max_bytes = 99999999999999999999999",
+		  "t.conf:1: bad value '99999999999999999999999' for outbox_max_bytes: expected bytes (1M..1024G)",
+		  NULL },
+		{ "outbox_max_bytes = 9999999999999999G",
+		  "t.conf:1: bad value '9999999999999999G' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
+		{ "outbox_max_bytes = 1MB",
+		  "t.conf:1: bad value '1MB' for outbox_max_bytes: expected bytes (1M..1024G)", NULL },
+		{ "results_batch = 10001",
+		  "t.conf:1: bad value '10001' for results_batch: expected a number (1..10000)", NULL },
+		{ "results_batch_bytes = 65535",
+		  "t.conf:1: bad value '65535' for results_batch_bytes: expected bytes (64K..1G)", NULL },
+		{ "max_concurrent_jobs = 65",
+		  "t.conf:1: bad value '65' for max_concurrent_jobs: expected a number (1..64)", NULL },
+		{ "max_queued_jobs = 0", "t.conf:1: bad value '0' for max_queued_jobs: expected a number (1..100000)",
+		  NULL },
+		{ "max_trace_duration = 0",
+		  "t.conf:1: bad value '0' for max_trace_duration: expected seconds (1..86400)", NULL },
+		{ "max_command_timeout = 1.5",
+		  "t.conf:1: bad value '1.5' for max_command_timeout: expected seconds (1..86400)", NULL },
+		{ "max_events = 10000001",
+		  "t.conf:1: bad value '10000001' for max_events: expected a number (1..10000000)", NULL },
+		{ "max_output_bytes = 1023",
+		  "t.conf:1: bad value '1023' for max_output_bytes: expected bytes (1K..64M)", NULL },
+		{ "max_output_bytes = +5K", "t.conf:1: bad value '+5K' for max_output_bytes: expected bytes (1K..64M)",
+		  NULL },
+		{ "allow_commands = maybe",
+		  "t.conf:1: bad value 'maybe' for allow_commands: expected true or false (also yes/no, on/off, 1/0)",
+		  NULL },
+		{ "allow_raw_programs =",
+		  "t.conf:1: bad value '' for allow_raw_programs: expected true or false (also yes/no, on/off, 1/0)",
+		  NULL },
+		{ "log_level = verbose",
+		  "t.conf:1: bad value 'verbose' for log_level: expected error, warn, info or debug", NULL },
+		{ "server_url = ftp://x",
+		  "t.conf:1: bad value 'ftp://x' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "server_url = http://",
+		  "t.conf:1: bad value 'http://' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "server_url = https://:443/",
+		  "t.conf:1: bad value 'https://:443/' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "server_url = https://h:99999",
+		  "t.conf:1: bad value 'https://h:99999' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "server_url = https://u:p@h/",
+		  "t.conf:1: bad value 'https://u:p@h/' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "server_url = example.com",
+		  "t.conf:1: bad value 'example.com' for server_url: expected http:// or https:// and a host "
+		  "(https://HOST[:PORT][/PATH])",
+		  NULL },
+		{ "agent_id = web 01",
+		  "t.conf:1: bad value 'web 01' for agent_id: expected 1..128 characters of A-Z a-z 0-9 . _ -", NULL },
+		{ "agent_id =", "t.conf:1: bad value '' for agent_id: expected 1..128 characters of A-Z a-z 0-9 . _ -",
+		  NULL },
 		{ "spool_dir =", "t.conf:1: spool_dir needs a value (default /var/lib/diagagent)", NULL },
 		{ "token_file = \"\"", "t.conf:1: token_file needs a value (default /etc/diagagent/token)", NULL },
 		{ "client_cert = /c.pem", "t.conf:1: client_cert is set but client_key is not",
@@ -362,13 +411,15 @@ static void test_unknown_key(void **state)
 {
 	static const struct error_case cases[] = {
 		{ "pol_interval = 5", "t.conf:1: unknown key 'pol_interval'", "did you mean 'poll_interval'?" },
-		{ "# c\n\npoll_intervall = 5", "t.conf:3: unknown key 'poll_intervall'", "did you mean 'poll_interval'?" },
+		{ "# c\n\npoll_intervall = 5", "t.conf:3: unknown key 'poll_intervall'",
+		  "did you mean 'poll_interval'?" },
 		{ "POLL_INTERVAL = 5", "t.conf:1: unknown key 'POLL_INTERVAL'", "did you mean 'poll_interval'?" },
 		{ "heartbeat = 5", "t.conf:1: unknown key 'heartbeat'", "did you mean 'heartbeat_interval'?" },
 		{ "loglevel = info", "t.conf:1: unknown key 'loglevel'", "did you mean 'log_level'?" },
 		{ "max_evnets = 5", "t.conf:1: unknown key 'max_evnets'", "did you mean 'max_events'?" },
 		{ "frobnicate = 1", "t.conf:1: unknown key 'frobnicate'", "see agent.conf for the keys" },
-		{ "poll_interval 10", "t.conf:1: expected 'key = value'", "a setting is 'key = value'; '#' starts a comment" },
+		{ "poll_interval 10", "t.conf:1: expected 'key = value'",
+		  "a setting is 'key = value'; '#' starts a comment" },
 		{ "= 10", "t.conf:1: expected 'key = value'", NULL },
 		{ "just words", "t.conf:1: expected 'key = value'", NULL },
 	};
@@ -396,20 +447,19 @@ static void test_duplicate_key(void **state)
 
 static void test_comments_and_quotes(void **state)
 {
-	static const char text[] =
-		"# a comment\n"
-		"   # an indented comment\n"
-		"\t\n"
-		"poll_interval = 20   # trailing comment\n"
-		"spool_dir = /srv/a#b\n"
-		"token_file = \"/run/my # token\"  # the token\n"
-		"agent_id=\"host-1\"\n"
-		"ca_file = \"/etc/\\\"q\\\\\"\n"
-		"client_cert = /c.pem\t# tab before the comment\r\n"
-		"client_key = \" /k.pem \"\n"
-		"command_allow = ^echo a #b$\n"
-		"command_allow = \"^ls \\\\S+$\" # quoted: a comment may follow\n"
-		"server_url = http://[::1]:8080/\n";
+	static const char text[] = "# a comment\n"
+				   "   # an indented comment\n"
+				   "\t\n"
+				   "poll_interval = 20   # trailing comment\n"
+				   "spool_dir = /srv/a#b\n"
+				   "token_file = \"/run/my # token\"  # the token\n"
+				   "agent_id=\"host-1\"\n"
+				   "ca_file = \"/etc/\\\"q\\\\\"\n"
+				   "client_cert = /c.pem\t# tab before the comment\r\n"
+				   "client_key = \" /k.pem \"\n"
+				   "command_allow = ^echo a #b$\n"
+				   "command_allow = \"^ls \\\\S+$\" # quoted: a comment may follow\n"
+				   "server_url = http://[::1]:8080/\n";
 	struct config_error err;
 	struct config c;
 
@@ -499,8 +549,9 @@ static void test_server_url(void **state)
 		assert_int_equal(parse(&c, text, &err), 0);
 		assert_string_equal(c.server_url, cases[i].stored);
 		if (cases[i].warn)
-			assert_string_equal(c.warnings,
-					    "server_url uses plain http: the token crosses the network unencrypted; use https");
+			assert_string_equal(
+				c.warnings,
+				"server_url uses plain http: the token crosses the network unencrypted; use https");
 		else if (c.warnings)
 			fail_msg("'%s': unexpected warning '%s'", cases[i].url, c.warnings);
 		config_release(&c);
@@ -532,12 +583,11 @@ static void test_command_allow(void **state)
 		{ "ls /tmp /etc", false },
 		{ "", false },
 	};
-	static const char text[] =
-		"allow_commands = true\n"
-		"command_allow = ps aux\n"
-		"command_allow = ^uptime$\n"
-		"command_allow = df -h|free( -m)?\n"
-		"command_allow = ls \\S+\n";
+	static const char text[] = "allow_commands = true\n"
+				   "command_allow = ps aux\n"
+				   "command_allow = ^uptime$\n"
+				   "command_allow = df -h|free( -m)?\n"
+				   "command_allow = ls \\S+\n";
 	struct config_error err;
 	struct config c;
 
@@ -568,7 +618,8 @@ static void test_bad_pattern(void **state)
 		  "t.conf:3: bad command_allow pattern '^(ps$': missing closing parenthesis at offset 5",
 		  "PCRE2 syntax (man pcre2pattern); the pattern must match the whole command" },
 		{ "command_allow = a\n# x\ncommand_allow = [z-a]\n",
-		  "t.conf:3: bad command_allow pattern '[z-a]': range out of order in character class at offset 3", NULL },
+		  "t.conf:3: bad command_allow pattern '[z-a]': range out of order in character class at offset 3",
+		  NULL },
 		{ "command_allow = \"\"\n", "t.conf:1: empty command_allow pattern", NULL },
 	};
 
@@ -639,11 +690,10 @@ static void test_load_file(void **state)
 
 static void test_env_override(void **state)
 {
-	static const char text[] =
-		"poll_interval = 7\n"
-		"ca_file = /etc/ca.pem\n"
-		"allow_commands = true\n"
-		"command_allow = ^from-file$\n";
+	static const char text[] = "poll_interval = 7\n"
+				   "ca_file = /etc/ca.pem\n"
+				   "allow_commands = true\n"
+				   "command_allow = ^from-file$\n";
 	const char *path = write_file("env.conf", text, sizeof(text) - 1, 0600);
 	char *const envp[] = {
 		"PATH=/usr/bin",
@@ -653,7 +703,7 @@ static void test_env_override(void **state)
 		"DIAGAGENT_CA_FILE=",
 		"DIAGAGENT_LOG_LEVEL=error",
 		"DIAGAGENT_COMMAND_ALLOW=^uptime$\n\n  ^ps aux$  \n",
-		"DIAGAGENT_POLL_INTERVAL=99",   /* the first one counts, as with getenv() */
+		"DIAGAGENT_POLL_INTERVAL=99", /* the first one counts, as with getenv() */
 		"diagagent_max_events=5",
 		NULL,
 	};
@@ -686,9 +736,10 @@ static void test_env_errors(void **state)
 		  "DIAGAGENT_OUTBOX_MAX_BYTES: bad value '2T' for outbox_max_bytes: expected bytes (1M..1024G)" },
 		{ "DIAGAGENT_SPOOL_DIR=", "DIAGAGENT_SPOOL_DIR: spool_dir needs a value (default /var/lib/diagagent)" },
 		{ "DIAGAGENT_CLIENT_KEY=/k.pem", "DIAGAGENT_CLIENT_KEY: client_key is set but client_cert is not" },
-		{ "DIAGAGENT_TOKEN_FILE=/a\nb", "DIAGAGENT_TOKEN_FILE: bad value for token_file: control character 0x0a at offset 2" },
-		{ "DIAGAGENT_COMMAND_ALLOW=ok\n(bad",
-		  "DIAGAGENT_COMMAND_ALLOW (line 2): bad command_allow pattern '(bad': missing closing parenthesis at offset 4" },
+		{ "DIAGAGENT_TOKEN_FILE=/a\nb",
+		  "DIAGAGENT_TOKEN_FILE: bad value for token_file: control character 0x0a at offset 2" },
+		{ "DIAGAGENT_COMMAND_ALLOW=ok\n(bad", "DIAGAGENT_COMMAND_ALLOW (line 2): bad command_allow pattern "
+						      "'(bad': missing closing parenthesis at offset 4" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -866,7 +917,10 @@ static void test_token(void **state)
 	assert_int_equal(TOKEN("ab cd\n", 0600), -EINVAL);
 	assert_non_null(strstr(err.msg, "byte 0x20 at offset 2 is not allowed in an HTTP header"));
 	assert_null(strstr(err.msg, "ab"));
-	assert_int_equal(TOKEN("ab\x7f" "cd\n", 0600), -EINVAL);
+	assert_int_equal(TOKEN("ab\x7f"
+			       "cd\n",
+			       0600),
+			 -EINVAL);
 	assert_int_equal(TOKEN("ab\0cd\n", 0600), -EINVAL);
 
 	big = malloc(5000);

@@ -157,9 +157,13 @@ static void test_report(void **state)
 	(void)state;
 	sec = report_section(r, "s", "Section");
 	t = report_table(sec, "things", "name:str:NAME,n:int:COUNT,lat:ns:P50,size:bytes:BYTES");
-	report_row(t, json_pack("{ss sI sI sI}", "name", "a\x1b[2Jb", "n", (json_int_t)7, "lat", (json_int_t)1500000,
-				"size", (json_int_t)4096), 2);
-	report_row(t, json_pack("{ss sI sn sI}", "name", "second", "n", (json_int_t)12345, "lat", "size", (json_int_t)1), 2);
+	report_row(t,
+		   json_pack("{ss sI sI sI}", "name", "a\x1b[2Jb", "n", (json_int_t)7, "lat", (json_int_t)1500000,
+			     "size", (json_int_t)4096),
+		   2);
+	report_row(t,
+		   json_pack("{ss sI sn sI}", "name", "second", "n", (json_int_t)12345, "lat", "size", (json_int_t)1),
+		   2);
 	report_row(t, json_pack("{ss}", "name", "third"), 2);
 	report_note(sec, "a note with %d", 42);
 	report_series(r, "events", "count", series, 3);
@@ -202,22 +206,28 @@ static void feed(struct diag *d, const char *maps)
 	json_t *v;
 
 	assert_non_null(m);
-	json_object_foreach(m, key, v)
-		diag_map(d, key, v);
+	json_object_foreach(m, key, v) diag_map(d, key, v);
 	json_decref(m);
 }
 
 /* An event of record id: values as the layout gives them. */
 static void event(struct diag *d, int id, long pid, long tid, const char *comm, const struct scan_value *v)
 {
-	struct scan_event ev = { .nsecs = 1, .pid = pid, .tid = tid, .comm = comm, .comm_len = strlen(comm),
-				 .probe = id, .values = v };
+	struct scan_event ev = {
+		.nsecs = 1, .pid = pid, .tid = tid, .comm = comm, .comm_len = strlen(comm), .probe = id, .values = v
+	};
 
 	diag_event(d, &ev);
 }
 
-#define I(x) { .kind = SV_INT, .i = (x) }
-#define S(x) { .kind = SV_STR, .s = (x), .len = sizeof(x) - 1 }
+#define I(x) \
+	{ \
+		.kind = SV_INT, .i = (x) \
+	}
+#define S(x) \
+	{ \
+		.kind = SV_STR, .s = (x), .len = sizeof(x) - 1 \
+	}
 
 static json_t *issues_of(json_t *r)
 {
@@ -230,8 +240,9 @@ static void test_errors_module(void **state)
 	struct diag_opts o;
 	struct diag *d;
 	struct diag_run run = { .elapsed = 10, .complete = true, .status = "completed" };
-	struct diag_host h = { .tracefs = access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ? "/sys/kernel/tracing"
-											      : NULL };
+	struct diag_host h = { .tracefs = access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ?
+						  "/sys/kernel/tracing" :
+						  NULL };
 	const struct scan_value sample[] = { I(257), I(2), S(""), S("/tmp/x/missing-0") };
 	json_t *r, *is;
 
@@ -253,9 +264,11 @@ static void test_errors_module(void **state)
 			    "openat failed 500 times with ENOENT (No such file or directory)");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 0)),
 			    "500 of 520 openat calls (96.2%), 50.0/s");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 1)), "by openmissing[42] 500");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 1)),
+			    "by openmissing[42] 500");
 	if (h.tracefs) {
-		assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 2)), "e.g. /tmp/x/missing-0");
+		assert_string_equal(json_string_value(json_array_get(json_object_get(is, "evidence"), 2)),
+				    "e.g. /tmp/x/missing-0");
 		assert_string_equal(json_string_value(json_object_get(json_object_get(is, "next"), "spec")),
 				    "r::sys_openat ((int)retval == -2) \"ENOENT: %s\", arg2");
 	}
@@ -318,7 +331,8 @@ static void test_fdleak_module(void **state)
 	assert_string_equal(json_string_value(json_object_get(is, "title")),
 			    "descriptor leak: fdleak[42] opened 200 and closed 0 descriptors: +200 in 4.0 s (50.0/s)");
 	text = json_dumps(json_object_get(is, "evidence"), 0);
-	assert_non_null(strstr(text, "150 of them still open at the end (checked in /proc/42/fd): /tmp/lk/leak-N (150)"));
+	assert_non_null(
+		strstr(text, "150 of them still open at the end (checked in /proc/42/fd): /tmp/lk/leak-N (150)"));
 	free(text);
 	json_decref(r);
 	/* a threshold above what is still open: no leak */
@@ -349,9 +363,8 @@ static void test_net_module(void **state)
 		" \"@net_hs\": {\"2,16777343,0,0,0,2304,0,111\": 100},"
 		" \"@net_pconn\": {\"42,111\": 100, \"42,101\": 3}}");
 	r = diag_report(d, &run, NULL);
-	json_array_foreach(json_object_get(r, "sections"), i, sec)
-		if (strcmp(json_string_value(json_object_get(sec, "id")), "net_failures") == 0)
-			break;
+	json_array_foreach(json_object_get(r, "sections"), i,
+			   sec) if (strcmp(json_string_value(json_object_get(sec, "id")), "net_failures") == 0) break;
 	rows = json_object_get(json_array_get(json_object_get(sec, "tables"), 0), "rows");
 	assert_int_equal(json_array_size(rows), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "destination")), "127.0.0.1:9");
@@ -418,12 +431,15 @@ static void test_dns_module(void **state)
 	o.error_threshold = 2;
 	d = diag_new(p, &o);
 	/* ERANGE (2034) is a retry with a bigger buffer, not a failure */
-	feed(d, "{\"@dns_n\": {\"0,0,localhost\": 5, \"0,-2,bad.invalid\": 2, \"3,2034,localhost\": 1, \"3,0,localhost\": 1},"
-		" \"@dns_time\": {\"localhost\": 7000, \"bad.invalid\": 4000}, \"@dns_nmax\": {\"localhost\": 3000, \"bad.invalid\": 2500}}");
+	feed(d, "{\"@dns_n\": {\"0,0,localhost\": 5, \"0,-2,bad.invalid\": 2, \"3,2034,localhost\": 1, "
+		"\"3,0,localhost\": 1},"
+		" \"@dns_time\": {\"localhost\": 7000, \"bad.invalid\": 4000}, \"@dns_nmax\": {\"localhost\": 3000, "
+		"\"bad.invalid\": 2500}}");
 	r = diag_report(d, &run, NULL);
 	text = json_dumps(r, 0);
 	assert_non_null(strstr(text, "9 lookups (3.0/s), 2 failed"));
-	assert_non_null(strstr(text, "\"title\": \"2 of 2 lookups of 'bad.invalid' failed: EAI_NONAME (Name or service not known)\""));
+	assert_non_null(strstr(
+		text, "\"title\": \"2 of 2 lookups of 'bad.invalid' failed: EAI_NONAME (Name or service not known)\""));
 	assert_null(strstr(text, "lookups of 'localhost' failed"));
 	free(text);
 	json_decref(r);
@@ -434,11 +450,16 @@ static void test_dns_module(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys),         cmocka_unit_test(test_hist),
-		cmocka_unit_test(test_dist),         cmocka_unit_test(test_units),
-		cmocka_unit_test(test_report),       cmocka_unit_test(test_errors_module),
-		cmocka_unit_test(test_fdleak_module), cmocka_unit_test(test_net_module),
-		cmocka_unit_test(test_exec_path_search), cmocka_unit_test(test_dns_module),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_hist),
+		cmocka_unit_test(test_dist),
+		cmocka_unit_test(test_units),
+		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_errors_module),
+		cmocka_unit_test(test_fdleak_module),
+		cmocka_unit_test(test_net_module),
+		cmocka_unit_test(test_exec_path_search),
+		cmocka_unit_test(test_dns_module),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,8 +107,8 @@ static void test_commands(void **state)
 	static const struct {
 		int cfg;
 		const char *json;
-		const char *error;       /* NULL: accepted */
-		int timeout;             /* when accepted */
+		const char *error; /* NULL: accepted */
+		int timeout;	   /* when accepted */
 	} cases[] = {
 		{ CFG_DEFAULT, "{\"id\":\"c\",\"command\":\"uptime\"}",
 		  "shell commands are disabled on this agent (allow_commands = false in agent.conf)", 0 },
@@ -119,16 +119,24 @@ static void test_commands(void **state)
 		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":1}", NULL, 1 },
 		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":60}", NULL, 60 },
 		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":5.0}", NULL, 5 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":61}", "'timeout' is 61, out of range: seconds must be 1..60", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":0}", "'timeout' is 0, out of range: seconds must be 1..60", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":-1}", "'timeout' is -1, out of range: seconds must be 1..60", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":61}",
+		  "'timeout' is 61, out of range: seconds must be 1..60", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":0}",
+		  "'timeout' is 0, out of range: seconds must be 1..60", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":-1}",
+		  "'timeout' is -1, out of range: seconds must be 1..60", 0 },
 		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":9007199254740993}",
 		  "'timeout' is 9007199254740993, out of range: seconds must be 1..60", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":5.5}", "'timeout' must be a whole number of seconds (1..60)", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":1e20}", "'timeout' must be a whole number of seconds (1..60)", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":\"5\"}", "'timeout' must be a whole number of seconds (1..60)", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":true}", "'timeout' must be a whole number of seconds (1..60)", 0 },
-		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":[5]}", "'timeout' must be a whole number of seconds (1..60)", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":5.5}",
+		  "'timeout' must be a whole number of seconds (1..60)", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":1e20}",
+		  "'timeout' must be a whole number of seconds (1..60)", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":\"5\"}",
+		  "'timeout' must be a whole number of seconds (1..60)", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":true}",
+		  "'timeout' must be a whole number of seconds (1..60)", 0 },
+		{ CFG_ON, "{\"command\":\"uptime\",\"timeout\":[5]}",
+		  "'timeout' must be a whole number of seconds (1..60)", 0 },
 		{ CFG_ON, "{\"command\":\"df -h\"}", NULL, 30 },
 		{ CFG_ON, "{\"command\":\"df -h /var\"}", NULL, 30 },
 		{ CFG_ON, "{\"command\":\"df -h /var /tmp\"}",
@@ -151,7 +159,8 @@ static void test_commands(void **state)
 		/* the default time-out never passes the agent's maximum */
 		{ CFG_TIGHT, "{\"command\":\"anything at all\"}", NULL, 10 },
 		{ CFG_TIGHT, "{\"command\":\"x\",\"timeout\":10}", NULL, 10 },
-		{ CFG_TIGHT, "{\"command\":\"x\",\"timeout\":11}", "'timeout' is 11, out of range: seconds must be 1..10", 0 },
+		{ CFG_TIGHT, "{\"command\":\"x\",\"timeout\":11}",
+		  "'timeout' is 11, out of range: seconds must be 1..10", 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -204,8 +213,8 @@ static void test_command_length(void **state)
 struct trace_case {
 	int cfg;
 	const char *json;
-	const char *error;           /* NULL: accepted */
-	const char *spec_text;       /* when accepted */
+	const char *error;     /* NULL: accepted */
+	const char *spec_text; /* when accepted */
 };
 
 static void check_traces(const struct trace_case *cases, size_t n)
@@ -218,7 +227,8 @@ static void check_traces(const struct trace_case *cases, size_t n)
 			assert_non_null(j->spec);
 			assert_non_null(j->spec_text);
 			if (strcmp(j->spec_text, cases[i].spec_text) != 0)
-				fail_msg("%s:\n   got: %s\n  want: %s", cases[i].json, j->spec_text, cases[i].spec_text);
+				fail_msg("%s:\n   got: %s\n  want: %s", cases[i].json, j->spec_text,
+					 cases[i].spec_text);
 			assert_null(j->command);
 		}
 		jobs_free(j);
@@ -243,7 +253,8 @@ static void test_trace_specs(void **state)
 		{ CFG_DEFAULT, "{\"spec\":5}", "'spec' must be a string", NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs\\u0000read\"}", "'spec' holds a NUL byte", NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"p::f \\\"%d\\\"\"}",
-		  "'spec': the format has 1 conversion but 0 values follow (hint: give one value per conversion, in order)",
+		  "'spec': the format has 1 conversion but 0 values follow (hint: give one value per conversion, in "
+		  "order)",
 		  NULL },
 		{ CFG_DEFAULT, "{}", "a trace job needs 'spec' (a trace.py spec) or 'type' and 'target'", NULL },
 		{ CFG_DEFAULT, "{\"spec\":null,\"target\":\"vfs_read\"}",
@@ -268,35 +279,47 @@ static void test_trace_structured(void **state)
 		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"vfs_read\",\"library\":\"\"}", NULL, "p::vfs_read" },
 		{ CFG_DEFAULT, "{\"type\":\"kretprobe\",\"target\":\"vfs_read\"}", NULL, "r::vfs_read" },
 		{ CFG_DEFAULT, "{\"type\":\"r\",\"target\":\"vfs_read\"}", NULL, "r::vfs_read" },
-		{ CFG_DEFAULT, "{\"type\":\"tracepoint\",\"target\":\"sched:sched_switch\"}", NULL, "t:sched:sched_switch" },
+		{ CFG_DEFAULT, "{\"type\":\"tracepoint\",\"target\":\"sched:sched_switch\"}", NULL,
+		  "t:sched:sched_switch" },
 		{ CFG_DEFAULT, "{\"type\":\"t\",\"target\":\"sched:sched_switch\"}", NULL, "t:sched:sched_switch" },
 		{ CFG_DEFAULT, "{\"type\":\"t\",\"target\":\"sched_switch\",\"category\":\"sched\"}", NULL,
 		  "t:sched:sched_switch" },
 		{ CFG_DEFAULT, "{\"type\":\"uprobe\",\"target\":\"malloc\",\"library\":\"c\"}", NULL, "p:c:malloc" },
-		{ CFG_DEFAULT, "{\"type\":\"u\",\"target\":\"malloc\",\"library\":\"/lib/x86_64-linux-gnu/libc.so.6\"}", NULL,
-		  "p:/lib/x86_64-linux-gnu/libc.so.6:malloc" },
+		{ CFG_DEFAULT, "{\"type\":\"u\",\"target\":\"malloc\",\"library\":\"/lib/x86_64-linux-gnu/libc.so.6\"}",
+		  NULL, "p:/lib/x86_64-linux-gnu/libc.so.6:malloc" },
 		{ CFG_DEFAULT, "{\"type\":\"uretprobe\",\"target\":\"malloc\",\"library\":\"c\"}", NULL, "r:c:malloc" },
-		{ CFG_DEFAULT, "{\"type\":\"usdt\",\"target\":\"python:function__entry\",\"library\":\"/usr/bin/python3\"}",
-		  NULL, "u:/usr/bin/python3:python:function__entry" },
-		{ CFG_DEFAULT, "{\"type\":\"usdt\",\"target\":\"function__entry\",\"library\":\"/usr/bin/python3\"}", NULL,
-		  "u:/usr/bin/python3:function__entry" },
+		{ CFG_DEFAULT,
+		  "{\"type\":\"usdt\",\"target\":\"python:function__entry\",\"library\":\"/usr/bin/python3\"}", NULL,
+		  "u:/usr/bin/python3:python:function__entry" },
+		{ CFG_DEFAULT, "{\"type\":\"usdt\",\"target\":\"function__entry\",\"library\":\"/usr/bin/python3\"}",
+		  NULL, "u:/usr/bin/python3:function__entry" },
 		/* the whole spec from fields: the same canonical text as the string form */
-		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"sys_read\",\"filter\":\"arg3 > 1024\","
-			       "\"format\":\"read %d bytes\",\"arguments\":[\"arg3\"]}", NULL,
-		  "p::sys_read (arg3 > 1024) \"read %d bytes\", arg3" },
-		{ CFG_DEFAULT, "{\"type\":\"r\",\"target\":\"vfs_read\",\"filter\":\"retval<0\",\"format\":\"err %d\","
-			       "\"arguments\":[\"retval\"]}", NULL, "r::vfs_read (retval < 0) \"err %d\", retval" },
-		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"f\",\"format\":\"say \\\"hi\\\" %d %s\","
-			       "\"arguments\":[\"arg1\",\"arg2\"]}", NULL, "p::f \"say \\\"hi\\\" %d %s\", arg1, arg2" },
+		{ CFG_DEFAULT,
+		  "{\"type\":\"p\",\"target\":\"sys_read\",\"filter\":\"arg3 > 1024\","
+		  "\"format\":\"read %d bytes\",\"arguments\":[\"arg3\"]}",
+		  NULL, "p::sys_read (arg3 > 1024) \"read %d bytes\", arg3" },
+		{ CFG_DEFAULT,
+		  "{\"type\":\"r\",\"target\":\"vfs_read\",\"filter\":\"retval<0\",\"format\":\"err %d\","
+		  "\"arguments\":[\"retval\"]}",
+		  NULL, "r::vfs_read (retval < 0) \"err %d\", retval" },
+		{ CFG_DEFAULT,
+		  "{\"type\":\"p\",\"target\":\"f\",\"format\":\"say \\\"hi\\\" %d %s\","
+		  "\"arguments\":[\"arg1\",\"arg2\"]}",
+		  NULL, "p::f \"say \\\"hi\\\" %d %s\", arg1, arg2" },
 		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"f\",\"filter\":\"\",\"arguments\":[]}", NULL, "p::f" },
-		{ CFG_DEFAULT, "{\"type\":\"t\",\"target\":\"syscalls:sys_enter_openat\",\"format\":\"%s\","
-			       "\"arguments\":[\"args->filename\"]}", NULL,
-		  "t:syscalls:sys_enter_openat \"%s\", args->filename" },
+		{ CFG_DEFAULT,
+		  "{\"type\":\"t\",\"target\":\"syscalls:sys_enter_openat\",\"format\":\"%s\","
+		  "\"arguments\":[\"args->filename\"]}",
+		  NULL, "t:syscalls:sys_enter_openat \"%s\", args->filename" },
 		/* type and library rules */
 		{ CFG_DEFAULT, "{\"type\":\"fentry\",\"target\":\"vfs_read\"}",
-		  "'type' is 'fentry': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), uretprobe or usdt", NULL },
+		  "'type' is 'fentry': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), uretprobe or "
+		  "usdt",
+		  NULL },
 		{ CFG_DEFAULT, "{\"type\":\"KPROBE\",\"target\":\"vfs_read\"}",
-		  "'type' is 'KPROBE': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), uretprobe or usdt", NULL },
+		  "'type' is 'KPROBE': expected kprobe (p), kretprobe (r), tracepoint (t), uprobe (u), uretprobe or "
+		  "usdt",
+		  NULL },
 		{ CFG_DEFAULT, "{\"type\":1,\"target\":\"vfs_read\"}", "'type' must be a string", NULL },
 		{ CFG_DEFAULT, "{\"type\":\"p\"}", "'target' is missing", NULL },
 		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"\"}", "'target' is empty", NULL },
@@ -334,10 +357,12 @@ static void test_trace_structured(void **state)
 		  "'target/filter/format/arguments': values need a format string", NULL },
 		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"f\",\"format\":\"%d\"}",
 		  "'target/filter/format/arguments': the format has 1 conversions but 0 values were given "
-		  "(hint: give one value per conversion, in order)", NULL },
+		  "(hint: give one value per conversion, in order)",
+		  NULL },
 		{ CFG_DEFAULT, "{\"type\":\"p\",\"target\":\"f\",\"format\":\"%d\",\"arguments\":[\"arg1\",\"arg2\"]}",
 		  "'target/filter/format/arguments': the format has 1 conversions but 2 values were given "
-		  "(hint: give one value per conversion, in order)", NULL },
+		  "(hint: give one value per conversion, in order)",
+		  NULL },
 	};
 
 	check_traces(cases, sizeof(cases) / sizeof(cases[0]));
@@ -381,41 +406,55 @@ static void test_trace_filters(void **state)
 {
 	static const struct opts_case cases[] = {
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\"}", NULL, -1, -1, -1, 10, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":42,\"tid\":43,\"uid\":0,\"process\":\"nginx\","
-			       "\"cgroup\":\"/sys/fs/cgroup/system.slice\"}}",
+		{ CFG_DEFAULT,
+		  "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":42,\"tid\":43,\"uid\":0,\"process\":\"nginx\","
+		  "\"cgroup\":\"/sys/fs/cgroup/system.slice\"}}",
 		  NULL, 42, 43, 0, 10, 10000, "nginx", "/sys/fs/cgroup/system.slice" },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":null}", NULL, -1, -1, -1, 10, 10000, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{}}", NULL, -1, -1, -1, 10, 10000, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":7}", NULL, 7, -1, -1, 10, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":7,\"filters\":{\"pid\":7}}", NULL, 7, -1, -1, 10, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":null,\"filters\":{\"pid\":9}}", NULL, 9, -1, -1, 10, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":7,\"filters\":{\"pid\":8}}", "'pid' (7) and 'filters.pid' (8) disagree", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":7,\"filters\":{\"pid\":7}}", NULL, 7, -1, -1, 10, 10000,
+		  NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":null,\"filters\":{\"pid\":9}}", NULL, 9, -1, -1, 10,
+		  10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":7,\"filters\":{\"pid\":8}}",
+		  "'pid' (7) and 'filters.pid' (8) disagree", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":0}}",
 		  "'pid' is 0, out of range: process ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":-5}", "'pid' is -5, out of range: process ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":2147483647}}", NULL, 2147483647, -1, -1, 10, 10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":-5}",
+		  "'pid' is -5, out of range: process ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":2147483647}}", NULL, 2147483647, -1, -1, 10,
+		  10000, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":2147483648}}",
 		  "'pid' is 2147483648, out of range: process ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":42.0}}", NULL, 42, -1, -1, 10, 10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":42.0}}", NULL, 42, -1, -1, 10, 10000, NULL,
+		  NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":1.5}}",
 		  "'pid' must be a whole number of process ids (1..2147483647)", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":\"42\"}", "'pid' must be a whole number of process ids (1..2147483647)", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"pid\":\"42\"}",
+		  "'pid' must be a whole number of process ids (1..2147483647)", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"tid\":0}}",
 		  "'tid' is 0, out of range: thread ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"tid\":false}}",
 		  "'tid' must be a whole number of thread ids (1..2147483647)", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"uid\":4294967294}}", NULL, -1, -1, 4294967294L, 10, 10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"uid\":4294967294}}", NULL, -1, -1, 4294967294L,
+		  10, 10000, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"uid\":4294967295}}",
 		  "'uid' is 4294967295, out of range: user ids must be 0..4294967294", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"uid\":-1}}",
 		  "'uid' is -1, out of range: user ids must be 0..4294967294", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":\"\"}}", "'filters.process' is empty", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":5}}", "'process' must be a string", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":\"a\\u0000b\"}}", "'process' holds a NUL byte", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":\"\"}}", "'filters.process' is empty",
+		  0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":5}}", "'process' must be a string", 0,
+		  0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"process\":\"a\\u0000b\"}}",
+		  "'process' holds a NUL byte", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"cgroup\":\"system.slice\"}}",
-		  "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice", 0, 0, 0, 0, 0, NULL, NULL },
+		  "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice", 0, 0,
+		  0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":{\"cgroup\":\"\"}}",
-		  "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice", 0, 0, 0, 0, 0, NULL, NULL },
+		  "'filters.cgroup' must be a cgroup v2 path starting with '/', e.g. /sys/fs/cgroup/system.slice", 0, 0,
+		  0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":\"pid=5\"}",
 		  "'filters' must be an object (process, pid, tid, uid, cgroup)", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"filters\":[5]}",
@@ -424,26 +463,42 @@ static void test_trace_filters(void **state)
 		{ CFG_DEFAULT, "{\"spec\":\"p::\",\"filters\":{\"tid\":-2}}",
 		  "'tid' is -2, out of range: thread ids must be 1..2147483647", 0, 0, 0, 0, 0, NULL, NULL },
 		/* duration and max_events */
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":1,\"max_events\":1}", NULL, -1, -1, -1, 1, 1, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":600,\"max_events\":10000}", NULL, -1, -1, -1, 600, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":2.0,\"max_events\":100.0}", NULL, -1, -1, -1, 2, 100, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":null,\"max_events\":null}", NULL, -1, -1, -1, 10, 10000, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":601}", "'duration' is 601, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":0}", "'duration' is 0, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":-1}", "'duration' is -1, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":2.5}", "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":1e300}", "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":\"10\"}", "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":1,\"max_events\":1}", NULL, -1, -1, -1, 1, 1, NULL,
+		  NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":600,\"max_events\":10000}", NULL, -1, -1, -1, 600,
+		  10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":2.0,\"max_events\":100.0}", NULL, -1, -1, -1, 2,
+		  100, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":null,\"max_events\":null}", NULL, -1, -1, -1, 10,
+		  10000, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":601}",
+		  "'duration' is 601, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":0}",
+		  "'duration' is 0, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":-1}",
+		  "'duration' is -1, out of range: seconds must be 1..600", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":2.5}",
+		  "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":1e300}",
+		  "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"duration\":\"10\"}",
+		  "'duration' must be a whole number of seconds (1..600)", 0, 0, 0, 0, 0, NULL, NULL },
 		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":10001}",
 		  "'max_events' is 10001, out of range: events must be 1..10000", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":0}", "'max_events' is 0, out of range: events must be 1..10000", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":0.5}", "'max_events' must be a whole number of events (1..10000)", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":-0.0}", "'max_events' is 0, out of range: events must be 1..10000", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":0}",
+		  "'max_events' is 0, out of range: events must be 1..10000", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":0.5}",
+		  "'max_events' must be a whole number of events (1..10000)", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_DEFAULT, "{\"spec\":\"vfs_read\",\"max_events\":-0.0}",
+		  "'max_events' is 0, out of range: events must be 1..10000", 0, 0, 0, 0, 0, NULL, NULL },
 		/* the agent's own limits, and defaults within them */
 		{ CFG_TIGHT, "{\"spec\":\"vfs_read\"}", NULL, -1, -1, -1, 5, 500, NULL, NULL },
-		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"duration\":5,\"max_events\":500}", NULL, -1, -1, -1, 5, 500, NULL, NULL },
-		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"duration\":6}", "'duration' is 6, out of range: seconds must be 1..5", 0, 0, 0, 0, 0, NULL, NULL },
-		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"max_events\":501}", "'max_events' is 501, out of range: events must be 1..500", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"duration\":5,\"max_events\":500}", NULL, -1, -1, -1, 5, 500,
+		  NULL, NULL },
+		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"duration\":6}",
+		  "'duration' is 6, out of range: seconds must be 1..5", 0, 0, 0, 0, 0, NULL, NULL },
+		{ CFG_TIGHT, "{\"spec\":\"vfs_read\",\"max_events\":501}",
+		  "'max_events' is 501, out of range: events must be 1..500", 0, 0, 0, 0, 0, NULL, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -456,7 +511,8 @@ static void test_trace_filters(void **state)
 
 			if (o->pid != c->pid || o->tid != c->tid || o->uid != c->uid || o->duration != c->duration ||
 			    o->max_events != c->max_events)
-				fail_msg("%s: pid %ld tid %ld uid %ld duration %d max_events %ld; want %ld %ld %ld %d %ld",
+				fail_msg("%s: pid %ld tid %ld uid %ld duration %d max_events %ld; want %ld %ld %ld %d "
+					 "%ld",
 					 c->json, o->pid, o->tid, o->uid, o->duration, o->max_events, c->pid, c->tid,
 					 c->uid, c->duration, c->max_events);
 			if (c->name)
@@ -526,7 +582,8 @@ static void test_other_kinds(void **state)
 		{ JOB_DIAGNOSTIC, "{\"id\":\"d3\",\"preset\":\"fs\",\"duration\":6}",
 		  "'duration' is 6, out of range: seconds must be 1..5" },
 		{ JOB_DIAGNOSTIC, "{\"id\":\"d4\",\"preset\":\"fs\",\"slow_threshold\":\"10 parsecs\"}",
-		  "'slow_threshold' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" or \"10ms\"" },
+		  "'slow_threshold' must be a time above 0 and up to 1 h: milliseconds, or a string such as \"500us\" "
+		  "or \"10ms\"" },
 		{ JOB_DIAGNOSTIC, "{\"id\":\"d5\",\"preset\":\"fs\",\"pid\":5,\"filters\":{\"pid\":6}}",
 		  "'pid' (5) and 'filters.pid' (6) disagree" },
 		{ JOB_DIAGNOSTIC, "{\"id\":\"d6\",\"preset\":\"net\",\"cgroup\":\"/sys/fs/cgroup/../etc\"}",
@@ -583,11 +640,12 @@ static void test_diagnostics(void **state)
 	assert_int_equal(j->diag.error_threshold, DIAG_DEFAULT_ERRORS);
 	jobs_free(j);
 
-	j = decode(JOB_DIAGNOSTIC,
-		   "{\"id\":\"d\",\"preset\":\"net\",\"duration\":5,\"filters\":{\"pid\":42,\"cgroup\":\"system.slice\"},"
-		   "\"slow_threshold\":2.5,\"rtt_threshold\":\"1s\",\"error_threshold\":3,\"leak_threshold\":7,"
-		   "\"storm_threshold\":9,\"max_events\":100,\"top\":4}",
-		   CFG_DEFAULT);
+	j = decode(
+		JOB_DIAGNOSTIC,
+		"{\"id\":\"d\",\"preset\":\"net\",\"duration\":5,\"filters\":{\"pid\":42,\"cgroup\":\"system.slice\"},"
+		"\"slow_threshold\":2.5,\"rtt_threshold\":\"1s\",\"error_threshold\":3,\"leak_threshold\":7,"
+		"\"storm_threshold\":9,\"max_events\":100,\"top\":4}",
+		CFG_DEFAULT);
 	assert_non_null(j);
 	assert_null(j->error);
 	assert_int_equal(j->diag.duration, 5);
@@ -607,8 +665,8 @@ static void test_ids(void **state)
 {
 	static const char bad_id[] = "'id' must be a string of 1..256 characters without line breaks, or an integer";
 	static const struct {
-		const char *id_json;     /* the id's JSON value; NULL: no id */
-		const char *want;        /* the id kept; NULL: derived */
+		const char *id_json; /* the id's JSON value; NULL: no id */
+		const char *want;    /* the id kept; NULL: derived */
 		bool rejected;
 	} cases[] = {
 		{ "\"abc\"", "abc", false },
@@ -694,11 +752,14 @@ static void test_derived_ids(void **state)
 		const char *b;
 		bool same;
 	} cases[] = {
-		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND, "{\"timeout\":5,\"command\":\"uptime\"}", true },
-		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND, "{ \"command\" : \"uptime\" ,\n \"timeout\":5 }", true },
-		{ JOB_TRACE, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":1,\"uid\":2}}",
-		  JOB_TRACE, "{\"filters\":{\"uid\":2,\"pid\":1},\"spec\":\"vfs_read\"}", true },
-		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":6}", false },
+		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND,
+		  "{\"timeout\":5,\"command\":\"uptime\"}", true },
+		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND,
+		  "{ \"command\" : \"uptime\" ,\n \"timeout\":5 }", true },
+		{ JOB_TRACE, "{\"spec\":\"vfs_read\",\"filters\":{\"pid\":1,\"uid\":2}}", JOB_TRACE,
+		  "{\"filters\":{\"uid\":2,\"pid\":1},\"spec\":\"vfs_read\"}", true },
+		{ JOB_COMMAND, "{\"command\":\"uptime\",\"timeout\":5}", JOB_COMMAND,
+		  "{\"command\":\"uptime\",\"timeout\":6}", false },
 		{ JOB_COMMAND, "{\"command\":\"uptime\"}", JOB_COMMAND, "{\"command\":\"uptime \"}", false },
 		{ JOB_COMMAND, "{\"command\":\"uptime\"}", JOB_COMMAND, "{\"command\":\"uptime\",\"id\":null}", false },
 		/* the same JSON as two kinds: two jobs */
@@ -710,8 +771,8 @@ static void test_derived_ids(void **state)
 		char *a = derived(cases[i].ka, cases[i].a), *b = derived(cases[i].kb, cases[i].b);
 
 		if ((strcmp(a, b) == 0) != cases[i].same)
-			fail_msg("'%s' (%s) and '%s' (%s): %s and %s", cases[i].a, jobs_kind_name(cases[i].ka), cases[i].b,
-				 jobs_kind_name(cases[i].kb), a, b);
+			fail_msg("'%s' (%s) and '%s' (%s): %s and %s", cases[i].a, jobs_kind_name(cases[i].ka),
+				 cases[i].b, jobs_kind_name(cases[i].kb), a, b);
 		free(a);
 		free(b);
 	}
@@ -747,7 +808,8 @@ static void on_job(void *ud, struct job_req *j)
 	struct events *e = ud;
 
 	assert_true(e->n < 64 && e->njobs < 32);
-	snprintf(e->log[e->n++], sizeof(e->log[0]), "%s %s%s", jobs_kind_name(j->kind), j->id, j->error ? " rejected" : "");
+	snprintf(e->log[e->n++], sizeof(e->log[0]), "%s %s%s", jobs_kind_name(j->kind), j->id,
+		 j->error ? " rejected" : "");
 	e->jobs[e->njobs++] = j;
 }
 
@@ -798,11 +860,19 @@ static void test_batch(void **state)
 		"  {\"id\":3,\"command\":\"df -h\"}],"
 		" \"unknown_list\":[{\"id\":\"u1\"}]}";
 	static const char *const want[] = {
-		"command c1", "command c2 rejected", "command 3",
-		"trace t1", "trace t2 rejected",
-		"suggestion s1 rejected", "suggestion s2 rejected",
-		"diagnostic d1 rejected", "diagnostic d2",
-		"cancel old-1", "cancel 12", "cancel old-2", "cancel -3",
+		"command c1",
+		"command c2 rejected",
+		"command 3",
+		"trace t1",
+		"trace t2 rejected",
+		"suggestion s1 rejected",
+		"suggestion s2 rejected",
+		"diagnostic d1 rejected",
+		"diagnostic d2",
+		"cancel old-1",
+		"cancel 12",
+		"cancel old-2",
+		"cancel -3",
 	};
 	struct events e = { 0 };
 	char err[256] = "junk";
@@ -818,7 +888,8 @@ static void test_batch(void **state)
 	assert_int_equal(decode_batch("{}", &e, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(e.n, 0);
-	assert_int_equal(decode_batch("{\"commands\":null,\"ebpf_programs\":[],\"cancel\":null}", &e, err, sizeof(err)), 0);
+	assert_int_equal(decode_batch("{\"commands\":null,\"ebpf_programs\":[],\"cancel\":null}", &e, err, sizeof(err)),
+			 0);
 	assert_string_equal(err, "");
 	assert_int_equal(e.n, 0);
 }
@@ -839,7 +910,9 @@ static void test_batch_bad_shapes(void **state)
 	/* a list that is not a list is skipped with a warning; the rest is decoded */
 	assert_int_equal(decode_batch("{\"commands\":{\"id\":\"c1\",\"command\":\"uptime\"},"
 				      "\"ebpf_programs\":[{\"id\":\"t1\",\"spec\":\"vfs_read\"}],"
-				      "\"suggestions\":\"s\",\"cancel\":\"t1\"}", &e, err, sizeof(err)), 0);
+				      "\"suggestions\":\"s\",\"cancel\":\"t1\"}",
+				      &e, err, sizeof(err)),
+			 0);
 	assert_string_equal(err, "'commands' is not a list: ignored; 'suggestions' is not a list: ignored; "
 				 "'cancel' is not a list: ignored");
 	{
@@ -850,7 +923,9 @@ static void test_batch_bad_shapes(void **state)
 	events_release(&e);
 
 	assert_int_equal(decode_batch("{\"diagnostics\":5,\"commands\":[{\"id\":\"c\",\"command\":\"uptime\"}],"
-				      "\"cancel\":[\"c\"]}", &e, err, sizeof(err)), 0);
+				      "\"cancel\":[\"c\"]}",
+				      &e, err, sizeof(err)),
+			 0);
 	assert_string_equal(err, "'diagnostics' is not a list: ignored");
 	{
 		static const char *const want[] = { "command c", "cancel c" };
@@ -861,7 +936,9 @@ static void test_batch_bad_shapes(void **state)
 
 	/* a small buffer: cut, still terminated */
 	assert_int_equal(decode_batch("{\"commands\":1,\"ebpf_programs\":2,\"suggestions\":3,\"diagnostics\":4,"
-				      "\"cancel\":5}", &e, err, 20), 0);
+				      "\"cancel\":5}",
+				      &e, err, 20),
+			 0);
 	assert_string_equal(err, "'commands' is not a");
 	assert_int_equal(e.n, 0);
 }
@@ -869,18 +946,12 @@ static void test_batch_bad_shapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_commands),
-		cmocka_unit_test(test_command_length),
-		cmocka_unit_test(test_trace_specs),
-		cmocka_unit_test(test_trace_structured),
-		cmocka_unit_test(test_trace_no_pasting),
-		cmocka_unit_test(test_trace_filters),
-		cmocka_unit_test(test_trace_spec_errors),
-		cmocka_unit_test(test_other_kinds),
-		cmocka_unit_test(test_diagnostics),
-		cmocka_unit_test(test_ids),
-		cmocka_unit_test(test_derived_ids),
-		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_commands),	  cmocka_unit_test(test_command_length),
+		cmocka_unit_test(test_trace_specs),	  cmocka_unit_test(test_trace_structured),
+		cmocka_unit_test(test_trace_no_pasting),  cmocka_unit_test(test_trace_filters),
+		cmocka_unit_test(test_trace_spec_errors), cmocka_unit_test(test_other_kinds),
+		cmocka_unit_test(test_diagnostics),	  cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_derived_ids),	  cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_batch_bad_shapes),
 	};
 

@@ -126,7 +126,7 @@ struct seen {
 	char kinds[64][16];
 	json_t *jobs[64];
 	int64_t started[64];
-	struct ledger *set_done;   /* when set: the callback marks each entry done */
+	struct ledger *set_done; /* when set: the callback marks each entry done */
 };
 
 static void on_entry(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns)
@@ -504,8 +504,9 @@ static void test_odd_ids(void **state)
 {
 	char long_id[257];
 	const char *ids[] = {
-		"a/b/../c", "/", "../../etc/passwd", "quote\"d", "back\\slash", "new\nline", "tab\there", "\x01\x7f",
-		"caf\xc3\xa9 \xe2\x9c\x93", "{\"json\":1}", " ", "%s%n", long_id,
+		"a/b/../c",  "/",	 "../../etc/passwd",	     "quote\"d",     "back\\slash", "new\nline",
+		"tab\there", "\x01\x7f", "caf\xc3\xa9 \xe2\x9c\x93", "{\"json\":1}", " ",	    "%s%n",
+		long_id,
 	};
 	size_t n = sizeof(ids) / sizeof(ids[0]);
 	struct ledger *lg = open_lg();

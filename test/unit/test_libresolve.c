@@ -26,21 +26,20 @@
 #else
 #define SDT_ADDR ".4byte"
 #endif
-#define SDT_NOTE(prov, name, args)                                      \
-	".pushsection .note.stapsdt,\"\",\"note\"\n"                    \
-	".balign 4\n"                                                   \
-	".4byte 992f-991f, 994f-993f, 3\n"                              \
-	"991: .asciz \"stapsdt\"\n"                                     \
-	"992: .balign 4\n"                                              \
-	"993: " SDT_ADDR " 0, 0, 0\n"                                   \
-	".asciz \"" prov "\"\n"                                         \
-	".asciz \"" name "\"\n"                                         \
-	".asciz \"" args "\"\n"                                         \
-	"994: .balign 4\n"                                              \
+#define SDT_NOTE(prov, name, args) \
+	".pushsection .note.stapsdt,\"\",\"note\"\n" \
+	".balign 4\n" \
+	".4byte 992f-991f, 994f-993f, 3\n" \
+	"991: .asciz \"stapsdt\"\n" \
+	"992: .balign 4\n" \
+	"993: " SDT_ADDR " 0, 0, 0\n" \
+	".asciz \"" prov "\"\n" \
+	".asciz \"" name "\"\n" \
+	".asciz \"" args "\"\n" \
+	"994: .balign 4\n" \
 	".popsection\n"
-__asm__(SDT_NOTE("diagtest", "probe_one", "-4@%edi")
-	SDT_NOTE("diagtest", "probe_two", "")
-	SDT_NOTE("other", "probe_one", "8@%rsi"));
+__asm__(SDT_NOTE("diagtest", "probe_one", "-4@%edi") SDT_NOTE("diagtest", "probe_two", "")
+		SDT_NOTE("other", "probe_one", "8@%rsi"));
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -143,8 +142,8 @@ struct notes {
 	size_t len;
 };
 
-static void notes_raw(struct notes *n, uint32_t namesz, uint32_t descsz, uint32_t type,
-		      const void *name, size_t name_len, const void *desc, size_t desc_len)
+static void notes_raw(struct notes *n, uint32_t namesz, uint32_t descsz, uint32_t type, const void *name,
+		      size_t name_len, const void *desc, size_t desc_len)
 {
 	uint32_t hdr[3] = { namesz, descsz, type };
 
@@ -158,8 +157,7 @@ static void notes_raw(struct notes *n, uint32_t namesz, uint32_t descsz, uint32_
 }
 
 /* A stapsdt-shaped note (owner, type as given) for an ELF of class cls. */
-static void notes_add_as(struct notes *n, int cls, const char *owner, uint32_t type,
-			 const char *prov, const char *name)
+static void notes_add_as(struct notes *n, int cls, const char *owner, uint32_t type, const char *prov, const char *name)
 {
 	unsigned char desc[256];
 	size_t addr = cls == ELFCLASS64 ? 8 : 4;
@@ -172,8 +170,7 @@ static void notes_add_as(struct notes *n, int cls, const char *owner, uint32_t t
 	len += strlen(name) + 1;
 	memcpy(desc + len, "", 1);
 	len += 1;
-	notes_raw(n, (uint32_t)strlen(owner) + 1, (uint32_t)len, type, owner, strlen(owner) + 1,
-		  desc, len);
+	notes_raw(n, (uint32_t)strlen(owner) + 1, (uint32_t)len, type, owner, strlen(owner) + 1, desc, len);
 }
 
 /* A well-formed stapsdt note for an ELF of class cls. */
@@ -302,8 +299,7 @@ static void check_against_ldconfig(const char *name)
 	}
 	pclose(fp);
 	if (!nwant) {
-		print_message("no native lib%s.so in ldconfig -p; only checking it resolves or not\n",
-			      name);
+		print_message("no native lib%s.so in ldconfig -p; only checking it resolves or not\n", name);
 		return;
 	}
 	assert_int_equal(libresolve_find(name, got, sizeof(got)), 0);
@@ -311,8 +307,7 @@ static void check_against_ldconfig(const char *name)
 		if (strcmp(got, want[i]) == 0)
 			return;
 	}
-	fail_msg("lib%s resolved to '%s', not what ldconfig -p lists ('%s', ...)", name, got,
-		 want[0]);
+	fail_msg("lib%s resolved to '%s', not what ldconfig -p lists ('%s', ...)", name, got, want[0]);
 }
 
 static void test_find_ldcache(void **state)
@@ -337,8 +332,7 @@ static void test_find_libdir(void **state)
 	snprintf(link, sizeof(link), "%s", cmocka);
 	slash = strrchr(link, '/');
 	snprintf(slash, sizeof(link) - (size_t)(slash - link), "/libcmockery.so");
-	if (access(link, F_OK) != 0 ||
-	    shell_line("/sbin/ldconfig -p | grep -F libcmockery", line, sizeof(line))) {
+	if (access(link, F_OK) != 0 || shell_line("/sbin/ldconfig -p | grep -F libcmockery", line, sizeof(line))) {
 		print_message("libcmockery.so: not a directory-only library here; skipped\n");
 		return;
 	}
@@ -414,9 +408,9 @@ static void test_has_symbol_libc(void **state)
 	(void)state;
 	libc_path(libc);
 	assert_int_equal(libresolve_has_symbol(libc, "malloc"), 1);
-	assert_int_equal(libresolve_has_symbol(libc, "memcpy"), 1);   /* an IFUNC */
+	assert_int_equal(libresolve_has_symbol(libc, "memcpy"), 1); /* an IFUNC */
 	assert_int_equal(libresolve_has_symbol(libc, "no_such_fn_xyz"), 0);
-	assert_int_equal(libresolve_has_symbol(libc, "environ"), 0);  /* data, not a function */
+	assert_int_equal(libresolve_has_symbol(libc, "environ"), 0); /* data, not a function */
 	assert_int_equal(libresolve_has_symbol(libc, "mallo"), 0);
 }
 
@@ -450,26 +444,18 @@ static void test_usdt_self(void **state)
 	char prov[64];
 
 	(void)state;
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "diagtest", "probe_one", prov,
-					      sizeof(prov)), 1);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "diagtest", "probe_one", prov, sizeof(prov)), 1);
 	assert_string_equal(prov, "diagtest");
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_one", prov,
-					      sizeof(prov)), 1);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_one", prov, sizeof(prov)), 1);
 	assert_string_equal(prov, "diagtest");
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "other", "probe_one", prov,
-					      sizeof(prov)), 1);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "other", "probe_one", prov, sizeof(prov)), 1);
 	assert_string_equal(prov, "other");
 	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_two", NULL, 0), 1);
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "other", "probe_two", prov,
-					      sizeof(prov)), 0);
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_three", prov,
-					      sizeof(prov)), 0);
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe", prov,
-					      sizeof(prov)), 0);
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_one", prov, 5),
-			 -ENAMETOOLONG);
-	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "", prov, sizeof(prov)),
-			 -EINVAL);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", "other", "probe_two", prov, sizeof(prov)), 0);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_three", prov, sizeof(prov)), 0);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe", prov, sizeof(prov)), 0);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "probe_one", prov, 5), -ENAMETOOLONG);
+	assert_int_equal(libresolve_find_usdt("/proc/self/exe", NULL, "", prov, sizeof(prov)), -EINVAL);
 }
 
 /* Probes readelf -n lists for path, as "provider:name" lines. */
@@ -510,15 +496,13 @@ static void check_against_readelf(const char *path)
 		*colon = '\0';
 		if (strcmp(colon + 1, "setjmp") == 0)
 			setjmp_listed = 1;
-		assert_int_equal(libresolve_find_usdt(path, probes[i], colon + 1, prov, sizeof(prov)),
-				 1);
+		assert_int_equal(libresolve_find_usdt(path, probes[i], colon + 1, prov, sizeof(prov)), 1);
 		assert_string_equal(prov, probes[i]);
 		assert_int_equal(libresolve_find_usdt(path, NULL, colon + 1, NULL, 0), 1);
 	}
 	if (n >= 0 && n < 8)
 		assert_int_equal(libresolve_find_usdt(path, NULL, "setjmp", NULL, 0), setjmp_listed);
-	assert_int_equal(libresolve_find_usdt(path, NULL, "no_such_probe_xyz", prov, sizeof(prov)),
-			 0);
+	assert_int_equal(libresolve_find_usdt(path, NULL, "no_such_probe_xyz", prov, sizeof(prov)), 0);
 }
 
 static void test_usdt_host_libs(void **state)
@@ -565,7 +549,7 @@ static void test_usdt_no_notes(void **state)
 {
 	(void)state;
 	/* /bin/sh (dash) carries no stapsdt notes on Debian */
-	if (readelf_probes("/bin/sh", (char (*)[128])NULL, 0) == 0)
+	if (readelf_probes("/bin/sh", (char(*)[128])NULL, 0) == 0)
 		assert_int_equal(libresolve_find_usdt("/bin/sh", NULL, "x", NULL, 0), 0);
 	assert_int_equal(libresolve_find_usdt("/nonexistent/file", NULL, "x", NULL, 0), -ENOENT);
 	assert_true(libresolve_find_usdt("/etc/passwd", NULL, "x", NULL, 0) < 0);
@@ -577,7 +561,8 @@ static void test_usdt_no_notes(void **state)
 
 static void test_hostile_garbage(void **state)
 {
-	static const unsigned char garbage[] = "\x7f" "ELF\x02\x01\x01garbage-garbage-garbage";
+	static const unsigned char garbage[] = "\x7f"
+					       "ELF\x02\x01\x01garbage-garbage-garbage";
 	static const unsigned char junk[] = { 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01 };
 	char *p;
 

@@ -19,11 +19,11 @@
 #include "agent/outbox.h"
 #include "agent/spool.h"
 
-#define BIG_N 1000000L
+#define BIG_N	  1000000L
 #define BIG_BYTES (1LL << 40)
 
-static char tmpdir[64];      /* one per test */
-static char obdir[128];      /* tmpdir/spool/outbox: parents are created too */
+static char tmpdir[64]; /* one per test */
+static char obdir[128]; /* tmpdir/spool/outbox: parents are created too */
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -289,22 +289,12 @@ static void test_batch_limits(void **state)
 		long long max_bytes;
 		size_t want;
 	} cases[] = {
-		{ 10, BIG_BYTES, 5 },
-		{ 5, BIG_BYTES, 5 },
-		{ 3, BIG_BYTES, 3 },
-		{ 1, BIG_BYTES, 1 },
-		{ 10, 500, 5 },     /* exactly the bytes of all five */
-		{ 10, 499, 4 },
-		{ 10, 300, 3 },
-		{ 10, 299, 2 },
-		{ 10, 200, 2 },
-		{ 10, 199, 1 },
-		{ 10, 100, 1 },
-		{ 10, 99, 1 },      /* the first is larger than max_bytes: still one */
-		{ 10, 1, 1 },
-		{ 10, 0, 1 },
-		{ 2, 450, 2 },      /* max_n first */
-		{ 4, 250, 2 },      /* max_bytes first */
+		{ 10, BIG_BYTES, 5 }, { 5, BIG_BYTES, 5 }, { 3, BIG_BYTES, 3 }, { 1, BIG_BYTES, 1 },
+		{ 10, 500, 5 }, /* exactly the bytes of all five */
+		{ 10, 499, 4 },	      { 10, 300, 3 },	   { 10, 299, 2 },	{ 10, 200, 2 },
+		{ 10, 199, 1 },	      { 10, 100, 1 },	   { 10, 99, 1 }, /* the first is larger than max_bytes: still one */
+		{ 10, 1, 1 },	      { 10, 0, 1 },	   { 2, 450, 2 }, /* max_n first */
+		{ 4, 250, 2 },						  /* max_bytes first */
 	};
 	static const int wn[] = { 1, 2, 3, 4, 5 };
 	static const uint64_t ws[] = { 1, 2, 3, 4, 5 };
@@ -375,17 +365,13 @@ static void test_bounds(void **state)
 		long max_results;
 		long long max_bytes;
 		int puts;
-		size_t left;         /* the newest `left` remain */
+		size_t left; /* the newest `left` remain */
 	} cases[] = {
-		{ 3, BIG_BYTES, 5, 3 },
-		{ 1, BIG_BYTES, 4, 1 },
-		{ 10, BIG_BYTES, 10, 10 },
-		{ 10, 350, 5, 3 },   /* by bytes: 3 x 100 <= 350 */
-		{ 10, 300, 5, 3 },   /* exactly full is not over */
-		{ 10, 299, 5, 2 },
-		{ 10, 100, 3, 1 },
-		{ 2, 1000, 5, 2 },   /* both bounds; the count binds */
-		{ 4, 250, 5, 2 },    /* both bounds; the bytes bind */
+		{ 3, BIG_BYTES, 5, 3 }, { 1, BIG_BYTES, 4, 1 }, { 10, BIG_BYTES, 10, 10 },
+		{ 10, 350, 5, 3 },						   /* by bytes: 3 x 100 <= 350 */
+		{ 10, 300, 5, 3 },						   /* exactly full is not over */
+		{ 10, 299, 5, 2 },	{ 10, 100, 3, 1 },	{ 2, 1000, 5, 2 }, /* both bounds; the count binds */
+		{ 4, 250, 5, 2 },						   /* both bounds; the bytes bind */
 	};
 	char path[256];
 

@@ -156,7 +156,8 @@ static void test_errors(void **state)
 		{ "//@preset tbad\n//@recrd 10 x a\n", "tbad.bt:2: unknown directive '//@recrd'" },
 		{ "//@preset other\n", "tbad.bt:1: the file says it is preset 'other'" },
 		{ "//@preset tbad\n//@record 10 x a\n//@record 10 y b\n", "tbad.bt:3: record 10 is declared twice" },
-		{ "//@preset tbad\n//@record 200 x a\n", "tbad.bt:2: //@record wants an id (0..127), a name and fields" },
+		{ "//@preset tbad\n//@record 200 x a\n",
+		  "tbad.bt:2: //@record wants an id (0..127), a name and fields" },
 		{ "//@preset tbad\n//@record 10 x a:int\n", "tbad.bt:2: field 'a:int': the only type is ':str'" },
 		{ "//@preset tbad\n//@record 10 x a a\n", "tbad.bt:2: bad or repeated field name 'a'" },
 		{ "//@preset tbad\n//@library c malloc\n", "tbad.bt:2: //@library wants libNAME and its symbols" },
@@ -175,7 +176,8 @@ static void test_errors(void **state)
 		  "tbad.bt: BEGIN must set @__t0 = nsecs and print((\"attached\", nsecs))" },
 		{ "//@preset tbad\n//@title t\n//@record 10 x a\n"
 		  "BEGIN\n{\n\t@__t0 = nsecs;\n\tprint((\"attached\", nsecs));\n}\n"
-		  "tracepoint:syscalls:sys_enter_read\n{\n\tprint((nsecs, cpu, pid, tid, uid, comm, 10, 1, (2, 3)));\n}\n",
+		  "tracepoint:syscalls:sys_enter_read\n{\n\tprint((nsecs, cpu, pid, tid, uid, comm, 10, 1, (2, "
+		  "3)));\n}\n",
 		  "tbad.bt: line 11: record 10 (x) prints 2 values; //@record says 1" },
 		{ "//@preset tbad\n//@title t\n"
 		  "BEGIN\n{\n\t@__t0 = nsecs;\n\tprint((\"attached\", nsecs));\n}\n"
@@ -236,12 +238,9 @@ static void test_include_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_builtin),
-		cmocka_unit_test(test_all_includes),
-		cmocka_unit_test(test_good_and_optional),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_include_merge),
+		cmocka_unit_test(test_builtin),		  cmocka_unit_test(test_all_includes),
+		cmocka_unit_test(test_good_and_optional), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_unknown),		  cmocka_unit_test(test_include_merge),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

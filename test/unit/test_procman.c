@@ -24,10 +24,10 @@
 
 struct rec {
 	struct proc *p;
-	size_t bytes[3];          /* per fd */
-	char expect[3];           /* when set: the only byte allowed on that fd */
+	size_t bytes[3]; /* per fd */
+	char expect[3];	 /* when set: the only byte allowed on that fd */
 	bool bad_byte;
-	char text[8192];          /* stdout, capped */
+	char text[8192]; /* stdout, capped */
 	size_t len;
 	int exits, status;
 	int64_t exit_ms;
@@ -80,7 +80,10 @@ static void on_exit_cb(void *ud, struct proc *p, int status)
 static struct proc *spawn_argv(struct procman *pm, char **argv, struct rec *r)
 {
 	struct proc_spec spec = {
-		.argv = argv, .on_output = on_output, .on_exit = on_exit_cb, .ud = r,
+		.argv = argv,
+		.on_output = on_output,
+		.on_exit = on_exit_cb,
+		.ud = r,
 	};
 
 	r->pm = pm;
@@ -108,12 +111,13 @@ static void step(struct procman *pm, int max_ms)
 }
 
 /* Run the loop until cond holds, failing after ms. */
-#define ASSERT_WAIT(pm, cond, ms) do { \
-	int64_t end_ = procman_now_ms() + (ms); \
-	while (!(cond) && procman_now_ms() < end_) \
-		step((pm), 20); \
-	assert_true(cond); \
-} while (0)
+#define ASSERT_WAIT(pm, cond, ms) \
+	do { \
+		int64_t end_ = procman_now_ms() + (ms); \
+		while (!(cond) && procman_now_ms() < end_) \
+			step((pm), 20); \
+		assert_true(cond); \
+	} while (0)
 
 /* Every direct child of ours, zombies included: none may be left. */
 static int count_children(void)
@@ -237,8 +241,10 @@ static void test_output_complete(void **state)
 	struct procman *pm = *state;
 	struct rec r = { .expect = { 0, 'a', 'b' } };
 
-	assert_non_null(spawn_sh(pm, "head -c 10485760 /dev/zero | tr '\\0' a &"
-				     " head -c 1048576 /dev/zero | tr '\\0' b >&2; wait", &r));
+	assert_non_null(spawn_sh(pm,
+				 "head -c 10485760 /dev/zero | tr '\\0' a &"
+				 " head -c 1048576 /dev/zero | tr '\\0' b >&2; wait",
+				 &r));
 	assert_int_equal(procman_run(pm, 15000, NULL), 0);
 	assert_int_equal(r.exits, 1);
 	assert_int_equal(r.status, 0);
@@ -318,7 +324,10 @@ static void test_pid_placeholder(void **state)
 	struct procman *pm = *state;
 	char *argv[] = { "sh", "-c", "echo \"$0|$1|$$\"", "$PID", "pre-$PID-mid-$PID$PID-post", NULL };
 	struct proc_spec spec = {
-		.argv = argv, .on_output = on_output, .on_exit = on_exit_cb, .pid_placeholder = "$PID",
+		.argv = argv,
+		.on_output = on_output,
+		.on_exit = on_exit_cb,
+		.pid_placeholder = "$PID",
 	};
 	struct rec r = { 0 };
 	char want[256];
@@ -456,8 +465,10 @@ static void test_stop_trapped_sigint(void **state)
 	/* A loop, not one long sleep: a signal that arrives before the shell
 	 * forked its sleep would wait for the whole sleep (the shell runs traps
 	 * between commands). */
-	assert_non_null(spawn_sh(pm, "trap 'echo bye; exit 0' INT; echo ready;"
-				     " while :; do sleep 0.05; done; echo unreachable", &r));
+	assert_non_null(spawn_sh(pm,
+				 "trap 'echo bye; exit 0' INT; echo ready;"
+				 " while :; do sleep 0.05; done; echo unreachable",
+				 &r));
 	ASSERT_WAIT(pm, r.len > 0, 5000);
 	procman_stop(r.p, SIGINT, 3000);
 	assert_int_equal(procman_run(pm, 2000, NULL), 0);

@@ -106,8 +106,8 @@ static int b64_decode(const char *in, unsigned char *out, size_t *outlen)
 static const struct {
 	const char *conv;
 	int64_t v;
-	const char *msg;  /* rendered with format "<%conv>" */
-	const char *raw;  /* render_value */
+	const char *msg; /* rendered with format "<%conv>" */
+	const char *raw; /* render_value */
 } conv_cases[] = {
 	{ "d", 4294967295LL, "<-1>", "-1" },
 	{ "d", 2147483648LL, "<-2147483648>", "-2147483648" },
@@ -138,7 +138,7 @@ static const struct {
 	{ "c", 65, "<A>", "65" },
 	{ "c", 321, "<A>", "65" },
 	{ "c", -1, "<\xff>", "255" },
-	{ "s", 42, "<42>", "42" },           /* %s of an integer column: decimal */
+	{ "s", 42, "<42>", "42" }, /* %s of an integer column: decimal */
 	{ "s", -5, "<-5>", "-5" },
 	{ "K", (int64_t)0xffffffff81000000ULL, "<0xffffffff81000000>", "0xffffffff81000000" },
 };
@@ -255,7 +255,7 @@ static void test_format_text(void **state)
 		{ "just text", "just text" },
 		{ "", "" },
 		{ "%%s %%d %s", "%s %d x" },
-		{ "%q %s %d", "%q x 7" },          /* not a conversion: left as written */
+		{ "%q %s %d", "%q x 7" },	    /* not a conversion: left as written */
 		{ "%s %d %d %llx", "x 7 %d %llx" }, /* more conversions than values */
 		{ "end %", "end %" },
 		{ "%lq%s", "%lqx" },
@@ -306,8 +306,17 @@ static void test_utf8_valid(void **state)
 {
 	(void)state;
 	static const char *const ok[] = {
-		"plain", "", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xef\xbf\xbd",
-		"\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf", "\xc2\x80", "\xdf\xbf",
+		"plain",
+		"",
+		"caf\xc3\xa9",
+		"\xe2\x82\xac",
+		"\xf0\x9f\x98\x80",
+		"\xef\xbf\xbd",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"\xf4\x8f\xbf\xbf",
+		"\xc2\x80",
+		"\xdf\xbf",
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -343,16 +352,16 @@ static void test_utf8_invalid(void **state)
 	} bad[] = {
 		{ "\x80", R },
 		{ "a\xffz", "a" R "z" },
-		{ "\xc0\xaf", R R },                  /* overlong '/' */
+		{ "\xc0\xaf", R R }, /* overlong '/' */
 		{ "\xc1\xbf", R R },
-		{ "\xe0\x80\xaf", R R R },            /* overlong */
+		{ "\xe0\x80\xaf", R R R }, /* overlong */
 		{ "\xe0\x9f\xbf", R R R },
-		{ "\xf0\x80\x80\xaf", R R R R },      /* overlong */
-		{ "\xed\xa0\x80", R R R },            /* a surrogate */
+		{ "\xf0\x80\x80\xaf", R R R R }, /* overlong */
+		{ "\xed\xa0\x80", R R R },	 /* a surrogate */
 		{ "\xed\xbf\xbf", R R R },
-		{ "\xf4\x90\x80\x80", R R R R },      /* > U+10FFFF */
+		{ "\xf4\x90\x80\x80", R R R R }, /* > U+10FFFF */
 		{ "\xf5\x80\x80\x80", R R R R },
-		{ "a\xe2\x82", "a" R R },             /* cut short */
+		{ "a\xe2\x82", "a" R R }, /* cut short */
 		{ "\xe2\x82\xac\xff\xc3\xa9", "\xe2\x82\xac" R "\xc3\xa9" },
 		{ "\xc3(", R "(" },
 		{ "/tmp/x\xff\xc3\xa9", "/tmp/x" R "\xc3\xa9" },
@@ -389,9 +398,15 @@ static void test_b64(void **state)
 {
 	(void)state;
 	static const char *const vec[][2] = {
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
-		{ "\xff\xfe\xfd", "//79" }, { "/tmp/x\xff\xc3\xa9", "L3RtcC94/8Op" },
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+		{ "\xff\xfe\xfd", "//79" },
+		{ "/tmp/x\xff\xc3\xa9", "L3RtcC94/8Op" },
 	};
 	unsigned char all[3000], back[3000];
 	size_t n;
@@ -454,12 +469,21 @@ static struct layout_col p1_cols[] = { { LC_RETVAL, 0 }, { LC_LATENCY, 0 }, { LC
 static struct layout_value p2_values[] = { { "llx", "arg1", false } };
 static struct layout_col p2_cols[] = { { LC_VALUE, 0 }, { LC_KSTACK, 0 }, { LC_USTACK, 0 } };
 static struct layout_probe probes[] = {
-	{ .function = "sys_read", .format = "read %d bytes from %s", .values = p0_values, .nvalues = 2,
-	  .cols = p0_cols, .ncols = 2 },
-	{ .function = "sys_openat", .format = "open %s", .values = p1_values, .nvalues = 1, .cols = p1_cols,
-	  .ncols = 3, .has_retval = true, .has_latency = true },
-	{ .function = "do_sys_open", .format = "%llx", .values = p2_values, .nvalues = 1, .cols = p2_cols,
-	  .ncols = 3 },
+	{ .function = "sys_read",
+	  .format = "read %d bytes from %s",
+	  .values = p0_values,
+	  .nvalues = 2,
+	  .cols = p0_cols,
+	  .ncols = 2 },
+	{ .function = "sys_openat",
+	  .format = "open %s",
+	  .values = p1_values,
+	  .nvalues = 1,
+	  .cols = p1_cols,
+	  .ncols = 3,
+	  .has_retval = true,
+	  .has_latency = true },
+	{ .function = "do_sys_open", .format = "%llx", .values = p2_values, .nvalues = 1, .cols = p2_cols, .ncols = 3 },
 };
 
 static void check_b64(json_t *b64, const char *key, const char *bytes, size_t len)
@@ -479,19 +503,26 @@ static void test_event_plain(void **state)
 {
 	(void)state;
 	struct scan_value v[] = { vint(4096), vstr("/etc/passwd", 11) };
-	struct scan_event ev = { .nsecs = 3111918749140ULL, .cpu = 3, .pid = 1234, .tid = 1235, .uid = 33,
-				 .comm = "nginx", .comm_len = 5, .probe = 0, .lp = &probes[0], .values = v };
+	struct scan_event ev = { .nsecs = 3111918749140ULL,
+				 .cpu = 3,
+				 .pid = 1234,
+				 .tid = 1235,
+				 .uid = 33,
+				 .comm = "nginx",
+				 .comm_len = 5,
+				 .probe = 0,
+				 .lp = &probes[0],
+				 .values = v };
 	json_t *o = render_event_json(&ev, 1763805600123456789LL - 3111918749140LL);
 	char *text;
 
 	assert_non_null(o);
 	/* every key, in render.h's order */
 	text = json_dumps(o, JSON_COMPACT);
-	assert_string_equal(text,
-			    "{\"timestamp\":1763805600123456789,\"time\":\"2025-11-22T10:00:00.123456Z\","
-			    "\"cpu\":3,\"pid\":1234,\"tid\":1235,\"uid\":33,\"process_name\":\"nginx\","
-			    "\"function\":\"sys_read\",\"message\":\"read 4096 bytes from /etc/passwd\","
-			    "\"raw_args\":{\"arg3\":\"4096\",\"arg2\":\"/etc/passwd\"}}");
+	assert_string_equal(text, "{\"timestamp\":1763805600123456789,\"time\":\"2025-11-22T10:00:00.123456Z\","
+				  "\"cpu\":3,\"pid\":1234,\"tid\":1235,\"uid\":33,\"process_name\":\"nginx\","
+				  "\"function\":\"sys_read\",\"message\":\"read 4096 bytes from /etc/passwd\","
+				  "\"raw_args\":{\"arg3\":\"4096\",\"arg2\":\"/etc/passwd\"}}");
 	free(text);
 	json_decref(o);
 }
@@ -503,9 +534,20 @@ static void test_event_lossy(void **state)
 	static const char comm[] = "t\xfe";
 	static const char msg[] = "open /tmp/x\xff\xc3\xa9";
 	struct scan_value v[] = { vstr(path, sizeof(path) - 1) };
-	struct scan_event ev = { .nsecs = 1000, .cpu = 0, .pid = 9548, .tid = 9549, .uid = 0, .comm = comm,
-				 .comm_len = sizeof(comm) - 1, .probe = 1, .lp = &probes[1], .has_retval = true,
-				 .retval = -2, .has_latency = true, .latency_ns = 5123, .values = v };
+	struct scan_event ev = { .nsecs = 1000,
+				 .cpu = 0,
+				 .pid = 9548,
+				 .tid = 9549,
+				 .uid = 0,
+				 .comm = comm,
+				 .comm_len = sizeof(comm) - 1,
+				 .probe = 1,
+				 .lp = &probes[1],
+				 .has_retval = true,
+				 .retval = -2,
+				 .has_latency = true,
+				 .latency_ns = 5123,
+				 .values = v };
 	json_t *o = render_event_json(&ev, 1763805600123455789LL), *raw, *b64;
 
 	assert_non_null(o);
@@ -543,8 +585,9 @@ static void test_event_some_lossy(void **state)
 	/* only the strings that were not valid UTF-8 get a b64 entry */
 	static const char path[] = "/d\x80";
 	struct scan_value v[] = { vint(-1), vstr(path, sizeof(path) - 1) };
-	struct scan_event ev = { .nsecs = 1, .comm = "caf\xc3\xa9", .comm_len = 5, .probe = 0, .lp = &probes[0],
-				 .values = v };
+	struct scan_event ev = {
+		.nsecs = 1, .comm = "caf\xc3\xa9", .comm_len = 5, .probe = 0, .lp = &probes[0], .values = v
+	};
 	json_t *o = render_event_json(&ev, 0), *b64;
 
 	assert_non_null(o);
@@ -590,13 +633,34 @@ static void test_event_text_matches_json(void **state)
 	struct scan_value v0[] = { vint(4096), vstr(path, sizeof(path) - 1) };
 	struct scan_value v1[] = { vstr("x\xc3", 2) };
 	struct scan_value v2[] = { vint(-1) };
-	struct scan_event e0 = { .nsecs = 3111918749140ULL, .cpu = 3, .pid = 1234, .tid = 1235, .uid = 33,
-				 .comm = "ng\xffinx", .comm_len = 6, .probe = 0, .lp = &probes[0], .values = v0 };
-	struct scan_event e1 = { .nsecs = 7, .comm = "cat", .comm_len = 3, .probe = 1, .lp = &probes[1],
-				 .values = v1, .has_retval = true, .retval = -2, .has_latency = true,
+	struct scan_event e0 = { .nsecs = 3111918749140ULL,
+				 .cpu = 3,
+				 .pid = 1234,
+				 .tid = 1235,
+				 .uid = 33,
+				 .comm = "ng\xffinx",
+				 .comm_len = 6,
+				 .probe = 0,
+				 .lp = &probes[0],
+				 .values = v0 };
+	struct scan_event e1 = { .nsecs = 7,
+				 .comm = "cat",
+				 .comm_len = 3,
+				 .probe = 1,
+				 .lp = &probes[1],
+				 .values = v1,
+				 .has_retval = true,
+				 .retval = -2,
+				 .has_latency = true,
 				 .latency_ns = 5123 };
-	struct scan_event e2 = { .nsecs = 5, .comm = "a\"b", .comm_len = 3, .probe = 2, .lp = &probes[2],
-				 .values = v2, .kstack = kstack, .kstack_len = sizeof(kstack) - 1 };
+	struct scan_event e2 = { .nsecs = 5,
+				 .comm = "a\"b",
+				 .comm_len = 3,
+				 .probe = 2,
+				 .lp = &probes[2],
+				 .values = v2,
+				 .kstack = kstack,
+				 .kstack_len = sizeof(kstack) - 1 };
 
 	(void)state;
 	expect_same_text(&e0, 1763805600123456789LL - 3111918749140LL);
@@ -611,9 +675,16 @@ static void test_event_stacks(void **state)
 				     "        entry_SYSCALL_64_after_hwframe+118\n";
 	static const char ustack[] = "\n\t0x7f39eb1a5b1d \n \n\t\n0x7f39eb18d22a";
 	struct scan_value v[] = { vint(-1) };
-	struct scan_event ev = { .nsecs = 5, .comm = "cat", .comm_len = 3, .probe = 2, .lp = &probes[2],
-				 .values = v, .kstack = kstack, .kstack_len = sizeof(kstack) - 1,
-				 .ustack = ustack, .ustack_len = sizeof(ustack) - 1 };
+	struct scan_event ev = { .nsecs = 5,
+				 .comm = "cat",
+				 .comm_len = 3,
+				 .probe = 2,
+				 .lp = &probes[2],
+				 .values = v,
+				 .kstack = kstack,
+				 .kstack_len = sizeof(kstack) - 1,
+				 .ustack = ustack,
+				 .ustack_len = sizeof(ustack) - 1 };
 	json_t *o = render_event_json(&ev, 0);
 	char *text;
 
@@ -663,9 +734,8 @@ static void on_event(void *ud, const struct scan_event *ev)
 static void test_event_from_scanner(void **state)
 {
 	(void)state;
-	static const char line[] =
-		"{\"type\": \"value\", \"data\": [3112757780692,1,9548,9548,0,\"touch\",1,3,51767,"
-		"\"/tmp/x\\uffffffff\\uffffffc3\\uffffffa9\"]}\n";
+	static const char line[] = "{\"type\": \"value\", \"data\": [3112757780692,1,9548,9548,0,\"touch\",1,3,51767,"
+				   "\"/tmp/x\\uffffffff\\uffffffc3\\uffffffa9\"]}\n";
 	struct event_layout l = { .probes = probes, .nprobes = 3, .max_events = -1 };
 	struct capture c = { NULL, 0 };
 	struct scan_callbacks cb = { .on_event = on_event, .ud = &c };
@@ -674,12 +744,13 @@ static void test_event_from_scanner(void **state)
 	assert_non_null(s);
 	assert_int_equal(scan_feed(s, line, sizeof(line) - 1), 0);
 	assert_int_equal(c.n, 1);
-	assert_string_equal(c.text,
-			    "{\"timestamp\":3113757780692,\"time\":\"1970-01-01T00:51:53.757780Z\",\"cpu\":1,"
-			    "\"pid\":9548,\"tid\":9548,\"uid\":0,\"process_name\":\"touch\",\"function\":\"sys_openat\","
-			    "\"message\":\"open /tmp/x\xef\xbf\xbd\xc3\xa9\",\"raw_args\":{\"arg2\":\"/tmp/x\xef\xbf\xbd\xc3\xa9\"},"
-			    "\"retval\":3,\"latency_ns\":51767,"
-			    "\"b64\":{\"message\":\"b3BlbiAvdG1wL3j/w6k=\",\"raw_args.arg2\":\"L3RtcC94/8Op\"}}");
+	assert_string_equal(
+		c.text, "{\"timestamp\":3113757780692,\"time\":\"1970-01-01T00:51:53.757780Z\",\"cpu\":1,"
+			"\"pid\":9548,\"tid\":9548,\"uid\":0,\"process_name\":\"touch\",\"function\":\"sys_openat\","
+			"\"message\":\"open "
+			"/tmp/x\xef\xbf\xbd\xc3\xa9\",\"raw_args\":{\"arg2\":\"/tmp/x\xef\xbf\xbd\xc3\xa9\"},"
+			"\"retval\":3,\"latency_ns\":51767,"
+			"\"b64\":{\"message\":\"b3BlbiAvdG1wL3j/w6k=\",\"raw_args.arg2\":\"L3RtcC94/8Op\"}}");
 	free(c.text);
 	scan_free(s);
 }

@@ -92,10 +92,8 @@ static void test_deadline_kills_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_captures_both_streams),
-		cmocka_unit_test(test_signal_exit),
-		cmocka_unit_test(test_missing_program),
-		cmocka_unit_test(test_truncates_but_drains),
+		cmocka_unit_test(test_captures_both_streams), cmocka_unit_test(test_signal_exit),
+		cmocka_unit_test(test_missing_program),	      cmocka_unit_test(test_truncates_but_drains),
 		cmocka_unit_test(test_deadline_kills_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

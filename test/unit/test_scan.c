@@ -33,15 +33,32 @@ static struct layout_value p2_values[] = { { .conv = "llx", .name = "arg1", .is_
 static struct layout_col p2_cols[] = { { LC_VALUE, 0 }, { LC_KSTACK, 0 }, { LC_USTACK, 0 } };
 
 static struct layout_probe probes[] = {
-	{ .function = "sys_read", .target = "syscalls:sys_enter_read",
-	  .probe = "tracepoint:syscalls:sys_enter_read", .format = "read %d bytes from %s",
-	  .values = p0_values, .nvalues = 2, .cols = p0_cols, .ncols = 2 },
-	{ .function = "sys_openat", .target = "syscalls:sys_enter_openat",
-	  .probe = "tracepoint:syscalls:sys_exit_openat", .format = "open %s",
-	  .values = p1_values, .nvalues = 1, .cols = p1_cols, .ncols = 3,
-	  .has_retval = true, .has_latency = true },
-	{ .function = "do_sys_open", .target = "do_sys_open", .probe = "kprobe:do_sys_open",
-	  .format = "%llx", .values = p2_values, .nvalues = 1, .cols = p2_cols, .ncols = 3 },
+	{ .function = "sys_read",
+	  .target = "syscalls:sys_enter_read",
+	  .probe = "tracepoint:syscalls:sys_enter_read",
+	  .format = "read %d bytes from %s",
+	  .values = p0_values,
+	  .nvalues = 2,
+	  .cols = p0_cols,
+	  .ncols = 2 },
+	{ .function = "sys_openat",
+	  .target = "syscalls:sys_enter_openat",
+	  .probe = "tracepoint:syscalls:sys_exit_openat",
+	  .format = "open %s",
+	  .values = p1_values,
+	  .nvalues = 1,
+	  .cols = p1_cols,
+	  .ncols = 3,
+	  .has_retval = true,
+	  .has_latency = true },
+	{ .function = "do_sys_open",
+	  .target = "do_sys_open",
+	  .probe = "kprobe:do_sys_open",
+	  .format = "%llx",
+	  .values = p2_values,
+	  .nvalues = 1,
+	  .cols = p2_cols,
+	  .ncols = 3 },
 };
 static struct event_layout layout = { .probes = probes, .nprobes = 3, .max_events = -1 };
 
@@ -170,9 +187,8 @@ static char *rec_text(struct rec *r)
 
 	strbuf_puts(&sb, strbuf_str(&r->log));
 	strbuf_addf(&sb, "lines=%llu events=%llu lost=%llu malformed=%llu attached_probes=%llu nbad=%d\n",
-		    (unsigned long long)st->lines, (unsigned long long)st->events,
-		    (unsigned long long)st->lost, (unsigned long long)st->malformed,
-		    (unsigned long long)st->attached_probes, st->nbad);
+		    (unsigned long long)st->lines, (unsigned long long)st->events, (unsigned long long)st->lost,
+		    (unsigned long long)st->malformed, (unsigned long long)st->attached_probes, st->nbad);
 	for (int i = 0; i < st->nbad; i++)
 		strbuf_addf(&sb, "bad %s\n", st->bad[i]);
 	assert_int_equal(sb.err, 0);
@@ -209,13 +225,18 @@ static void test_real_value_lines(void **state)
 	(void)state;
 	check("{\"type\": \"attached_probes\", \"data\": {\"probes\": 3}}\n"
 	      "{\"type\": \"value\", \"data\": [\"attached\",3111917749140]}\n"
-	      "{\"type\": \"value\", \"data\": [3111918749140,0,9516,9516,0,\"bash\",1,3,228768,\"/tmp/tmp.7CDwjCGhLe/out\"]}\n"
-	      "{\"type\": \"value\", \"data\": [3111919516766,1,9516,9517,1000,\"timeout\",1,-2,10295,\"/usr/lib/locale/locale-archive\"]}\n"
+	      "{\"type\": \"value\", \"data\": "
+	      "[3111918749140,0,9516,9516,0,\"bash\",1,3,228768,\"/tmp/tmp.7CDwjCGhLe/out\"]}\n"
+	      "{\"type\": \"value\", \"data\": "
+	      "[3111919516766,1,9516,9517,1000,\"timeout\",1,-2,10295,\"/usr/lib/locale/locale-archive\"]}\n"
 	      "{\"type\": \"value\", \"data\": [3111919538157,3,2201,2201,110,\"postgres\",0,8192,\"/var/lib/pg\"]}\n",
 	      "attached 3111917749140\n"
-	      "event 3111918749140 cpu=0 pid=9516 tid=9516 uid=0 comm=\"bash\" probe=1 retval=3 latency=228768 v0=\"/tmp/tmp.7CDwjCGhLe/out\"\n"
-	      "event 3111919516766 cpu=1 pid=9516 tid=9517 uid=1000 comm=\"timeout\" probe=1 retval=-2 latency=10295 v0=\"/usr/lib/locale/locale-archive\"\n"
-	      "event 3111919538157 cpu=3 pid=2201 tid=2201 uid=110 comm=\"postgres\" probe=0 v0=8192 v1=\"/var/lib/pg\"\n"
+	      "event 3111918749140 cpu=0 pid=9516 tid=9516 uid=0 comm=\"bash\" probe=1 retval=3 latency=228768 "
+	      "v0=\"/tmp/tmp.7CDwjCGhLe/out\"\n"
+	      "event 3111919516766 cpu=1 pid=9516 tid=9517 uid=1000 comm=\"timeout\" probe=1 retval=-2 latency=10295 "
+	      "v0=\"/usr/lib/locale/locale-archive\"\n"
+	      "event 3111919538157 cpu=3 pid=2201 tid=2201 uid=110 comm=\"postgres\" probe=0 v0=8192 "
+	      "v1=\"/var/lib/pg\"\n"
 	      "lines=5 events=3 lost=0 malformed=0 attached_probes=3 nbad=0\n");
 }
 
@@ -323,7 +344,8 @@ static void test_integers_as_strings(void **state)
 	      "{\"type\": \"value\", \"data\": [\"attached\",\"9007199254740993\"]}\n"
 	      "{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,\"4096\",\"12\"]}\n"
 	      "{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,\"abc\",7]}\n",
-	      "event 18446744073709551615 cpu=2 pid=-1 tid=7 uid=0 comm=\"x\" probe=1 retval=-22 latency=123 v0=\"/p\"\n"
+	      "event 18446744073709551615 cpu=2 pid=-1 tid=7 uid=0 comm=\"x\" probe=1 retval=-22 latency=123 "
+	      "v0=\"/p\"\n"
 	      "attached 9007199254740993\n"
 	      /* %d given "4096" reads the integer; %s keeps "12" a string */
 	      "event 1 cpu=0 pid=1 tid=1 uid=0 comm=\"x\" probe=0 v0=4096 v1=\"12\"\n"
@@ -393,30 +415,30 @@ static void test_malformed_kinds(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"{\"type\": \"value\", \"data\": [3111918749140,0,9516,9516,0,\"bash\",1,3,228",  /* truncated */
+		"{\"type\": \"value\", \"data\": [3111918749140,0,9516,9516,0,\"bash\",1,3,228",      /* truncated */
 		"{\"type\": \"value\", \"data\": [3111918749140,0,9516,9516,0,\"bash\",1,3,228768]}", /* a column short */
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\",\"b\"]}",   /* a column too many */
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",3,1,\"a\"]}",         /* probe out of range */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\",\"b\"]}", /* a column too many */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",3,1,\"a\"]}",	      /* probe out of range */
 		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",-1,1,\"a\"]}",
 		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",2147483648,1,\"a\"]}",
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\"]}",                   /* no probe */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\"]}", /* no probe */
 		"{\"type\": \"value\", \"data\": []}",
 		"{\"type\": \"value\", \"data\": 5}",
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,7,0,1,\"a\"]}",             /* comm not a string */
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,[1],\"a\"]}",       /* nested */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,7,0,1,\"a\"]}",	  /* comm not a string */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,[1],\"a\"]}", /* nested */
 		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,true,\"a\"]}",
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",2,1,5,\"u\"]}",       /* kstack not a string */
-		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\"]} x",       /* trailing text */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",2,1,5,\"u\"]}", /* kstack not a string */
+		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\"]} x", /* trailing text */
 		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\"],}",
 		"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",0,1,\"a\",]}",
-		"{\"type\": \"value\"}",                                              /* no data */
-		"{\"data\": [1,0,1,1,0,\"x\",0,1,\"a\"]}",                            /* no type */
+		"{\"type\": \"value\"}",		   /* no data */
+		"{\"data\": [1,0,1,1,0,\"x\",0,1,\"a\"]}", /* no type */
 		"{\"type\": 5, \"data\": {}}",
 		"{}",
 		"[1, 2]",
 		"null",
 		"\"value\"",
-		"{\"type\": \"map\", \"data\": {\"@x\": 1}",                          /* broken, not a value */
+		"{\"type\": \"map\", \"data\": {\"@x\": 1}", /* broken, not a value */
 		"{\"type\": \"map\", \"data\": [1]}",
 		"{\"type\": \"attached_probes\", \"data\": {}}",
 		"{\"type\": \"lost_events\", \"data\": {\"events\": -1}}",
@@ -574,7 +596,8 @@ static void test_other_types(void **state)
 	      "{\"type\": \"printf\", \"data\": \"hi\\n\"}\n",
 	      "other hist \"{\\x22data\\x22:{\\x22@h\\x22:[{\\x22count\\x22:155,\\x22max\\x22:127,\\x22min\\x22:64}]},"
 	      "\\x22type\\x22:\\x22hist\\x22}\"\n"
-	      "other stats \"{\\x22data\\x22:{\\x22@st\\x22:{\\x22average\\x22:0,\\x22count\\x22:155,\\x22total\\x22:140}},"
+	      "other stats "
+	      "\"{\\x22data\\x22:{\\x22@st\\x22:{\\x22average\\x22:0,\\x22count\\x22:155,\\x22total\\x22:140}},"
 	      "\\x22type\\x22:\\x22stats\\x22}\"\n"
 	      "other printf \"{\\x22data\\x22:\\x22hi\\x5cn\\x22,\\x22type\\x22:\\x22printf\\x22}\"\n"
 	      "lines=3 events=0 lost=0 malformed=0 attached_probes=0 nbad=0\n");
@@ -612,9 +635,11 @@ static void test_no_callbacks(void **state)
 static const char mixed[] =
 	"{\"type\": \"attached_probes\", \"data\": {\"probes\": 3}}\n"
 	"{\"type\": \"value\", \"data\": [\"attached\",3111917749140]}\n"
-	"{\"type\": \"value\", \"data\": [3111918749140,0,9516,9516,0,\"bash\",1,3,228768,\"/tmp/x\\uffffffff\\uffffffc3\\uffffffa9\"]}\n"
+	"{\"type\": \"value\", \"data\": "
+	"[3111918749140,0,9516,9516,0,\"bash\",1,3,228768,\"/tmp/x\\uffffffff\\uffffffc3\\uffffffa9\"]}\n"
 	"\n"
-	"{\"type\": \"value\", \"data\": [3111919228699,1,9516,9516,0,\"timeout\",0,\"4096\",\"a\\\"b\\\\c\\n\\td|%s\\u00e9\\ud83d\\ude00\"]}\n"
+	"{\"type\": \"value\", \"data\": "
+	"[3111919228699,1,9516,9516,0,\"timeout\",0,\"4096\",\"a\\\"b\\\\c\\n\\td|%s\\u00e9\\ud83d\\ude00\"]}\n"
 	"ERROR: Unknown error -1: couldn't set RLIMIT_MEMLOCK for bpftrace.\n"
 	"{\"type\": \"lost_events\", \"data\": {\"events\": 12}}\n"
 	"{\"type\": \"value\", \"data\": [1,0,1,1,0,\"x\",9,1,\"a\"]}\n"
@@ -798,8 +823,14 @@ static void test_real_file(void **state)
 	char path[4096];
 	struct layout_value v = { .conv = "s", .name = "arg2", .is_string = true };
 	struct layout_col cols[] = { { LC_RETVAL, 0 }, { LC_LATENCY, 0 }, { LC_VALUE, 0 } };
-	struct layout_probe p = { .function = "sys_openat", .format = "%s", .values = &v, .nvalues = 1,
-				  .cols = cols, .ncols = 3, .has_retval = true, .has_latency = true };
+	struct layout_probe p = { .function = "sys_openat",
+				  .format = "%s",
+				  .values = &v,
+				  .nvalues = 1,
+				  .cols = cols,
+				  .ncols = 3,
+				  .has_retval = true,
+				  .has_latency = true };
 	struct event_layout l = { .probes = &p, .nprobes = 1, .max_events = -1 };
 	struct map_probe m = { 0 };
 	struct scan_callbacks cb = { .on_map = on_map_values, .ud = &m };

@@ -87,24 +87,20 @@ static bool expr_text_equal(const struct expr *a, const struct expr *b)
 /* Two specs are equal when every field of the model is (columns and text aside). */
 static bool spec_equal(const struct trace_spec *a, const struct trace_spec *b)
 {
-	if (a->type != b->type || !str_eq_null(a->library, b->library) ||
-	    !str_eq_null(a->function, b->function) || !str_eq_null(a->category, b->category) ||
-	    a->has_offset != b->has_offset || a->offset != b->offset ||
-	    a->has_signature != b->has_signature || a->nparams != b->nparams ||
-	    !str_eq_null(a->format, b->format) || a->nvalues != b->nvalues ||
-	    !expr_text_equal(a->filter, b->filter))
+	if (a->type != b->type || !str_eq_null(a->library, b->library) || !str_eq_null(a->function, b->function) ||
+	    !str_eq_null(a->category, b->category) || a->has_offset != b->has_offset || a->offset != b->offset ||
+	    a->has_signature != b->has_signature || a->nparams != b->nparams || !str_eq_null(a->format, b->format) ||
+	    a->nvalues != b->nvalues || !expr_text_equal(a->filter, b->filter))
 		return false;
 	for (int i = 0; i < a->nparams; i++) {
 		const struct spec_param *p = &a->params[i], *q = &b->params[i];
 
 		if (strcmp(p->name, q->name) != 0 || p->type != q->type || p->is_string != q->is_string ||
-		    !str_eq_null(p->struct_name, q->struct_name) ||
-		    (p->type == ET_STRUCT_PTR && p->stars != q->stars))
+		    !str_eq_null(p->struct_name, q->struct_name) || (p->type == ET_STRUCT_PTR && p->stars != q->stars))
 			return false;
 	}
 	for (int i = 0; i < a->nvalues; i++)
-		if (strcmp(a->convs[i].conv, b->convs[i].conv) != 0 ||
-		    !expr_text_equal(a->values[i], b->values[i]))
+		if (strcmp(a->convs[i].conv, b->convs[i].conv) != 0 || !expr_text_equal(a->values[i], b->values[i]))
 			return false;
 	return true;
 }
@@ -155,8 +151,8 @@ static void expect_good_msg(const char *what, const char *msg)
 	len = strlen(msg);
 	p = msg;
 
-	if (len == 0 || isupper((unsigned char)msg[0]) || isspace((unsigned char)msg[0]) ||
-	    msg[len - 1] == '.' || msg[len - 1] == '\n') {
+	if (len == 0 || isupper((unsigned char)msg[0]) || isspace((unsigned char)msg[0]) || msg[len - 1] == '.' ||
+	    msg[len - 1] == '\n') {
 		print_error("%s: bad message '%s'\n", what, msg);
 		fail();
 	}
@@ -176,8 +172,8 @@ static void expect_parse_error(const char *text, int col, const char *msg)
 	int rc = spec_parse(text, &s, &err);
 
 	if (rc != -EINVAL || s != NULL || err.col != col || (msg && !strstr(err.msg, msg))) {
-		print_error("'%s': rc %d col %d msg '%s' (hint '%s'); want -EINVAL, col %d, '%s'\n", text, rc,
-			    err.col, err.msg, err.hint, col, msg ? msg : "");
+		print_error("'%s': rc %d col %d msg '%s' (hint '%s'); want -EINVAL, col %d, '%s'\n", text, rc, err.col,
+			    err.msg, err.hint, col, msg ? msg : "");
 		if (rc == 0)
 			spec_free(s);
 		fail();
@@ -216,8 +212,8 @@ static const struct probe_case probe_cases[] = {
 	{ "p:lib:func", 'p', "lib", "func", NULL, 0, false, "p:lib:func" },
 	{ "r:c:malloc", 'r', "c", "malloc", NULL, 0, false, "r:c:malloc" },
 	{ "p:/path/bin:func+0x10", 'p', "/path/bin", "func", NULL, 16, true, "p:/path/bin:func+0x10" },
-	{ "p:/usr/lib/x86_64-linux-gnu/libc.so.6:malloc", 'p', "/usr/lib/x86_64-linux-gnu/libc.so.6",
-	  "malloc", NULL, 0, false, "p:/usr/lib/x86_64-linux-gnu/libc.so.6:malloc" },
+	{ "p:/usr/lib/x86_64-linux-gnu/libc.so.6:malloc", 'p', "/usr/lib/x86_64-linux-gnu/libc.so.6", "malloc", NULL, 0,
+	  false, "p:/usr/lib/x86_64-linux-gnu/libc.so.6:malloc" },
 	{ "p:lib+x-1.2_3:f_2", 'p', "lib+x-1.2_3", "f_2", NULL, 0, false, "p:lib+x-1.2_3:f_2" },
 	{ ":c:malloc", 'p', "c", "malloc", NULL, 0, false, "p:c:malloc" },
 	{ "t:sched:sched_switch", 't', "", "sched_switch", "sched", 0, false, "t:sched:sched_switch" },
@@ -226,8 +222,8 @@ static const struct probe_case probe_cases[] = {
 	{ "u:lib:probe", 'u', "lib", "probe", NULL, 0, false, "u:lib:probe" },
 	{ "u:lib:provider:probe", 'u', "lib", "probe", "provider", 0, false, "u:lib:provider:probe" },
 	{ "u:lib:prov:probe", 'u', "lib", "probe", "prov", 0, false, "u:lib:prov:probe" },
-	{ "u:/usr/bin/python3:python:function__entry", 'u', "/usr/bin/python3", "function__entry", "python",
-	  0, false, "u:/usr/bin/python3:python:function__entry" },
+	{ "u:/usr/bin/python3:python:function__entry", 'u', "/usr/bin/python3", "function__entry", "python", 0, false,
+	  "u:/usr/bin/python3:python:function__entry" },
 	{ "vfs_read.cold", 'p', "", "vfs_read.cold", NULL, 0, false, "p::vfs_read.cold" },
 	{ "r::foo.isra.0", 'r', "", "foo.isra.0", NULL, 0, false, "r::foo.isra.0" },
 	{ "p::foo.constprop.0+0x8", 'p', "", "foo.constprop.0", NULL, 8, true, "p::foo.constprop.0+0x8" },
@@ -248,8 +244,7 @@ static void test_probe_forms(void **state)
 		    s->offset != c->offset || s->has_offset != c->has_offset) {
 			print_error("'%s': type %c lib '%s' func '%s' cat '%s' off %llu/%d\n", c->text, s->type,
 				    s->library ? s->library : "(null)", s->function ? s->function : "(null)",
-				    s->category ? s->category : "(null)", (unsigned long long)s->offset,
-				    s->has_offset);
+				    s->category ? s->category : "(null)", (unsigned long long)s->offset, s->has_offset);
 			fail();
 		}
 		assert_false(s->has_signature);
@@ -270,8 +265,12 @@ static void test_is_kernel(void **state)
 		const char *text;
 		bool kernel;
 	} cases[] = {
-		{ "vfs_read", true }, { "r::vfs_read", true }, { "t:sched:sched_switch", true },
-		{ "c:malloc", false }, { "r:c:malloc", false }, { "u:lib:probe", false },
+		{ "vfs_read", true },
+		{ "r::vfs_read", true },
+		{ "t:sched:sched_switch", true },
+		{ "c:malloc", false },
+		{ "r:c:malloc", false },
+		{ "u:lib:probe", false },
 		{ "p:/bin/bash:readline", false },
 	};
 
@@ -305,10 +304,12 @@ struct sig_case {
 
 static const struct sig_case sig_cases[] = {
 	{ "p::f(struct sock *sk)", 1, { { "sk", ET_STRUCT_PTR, "sock", 1, false } }, "p::f(struct sock *sk)" },
-	{ "p::f(struct sock *sk, int len)", 2,
+	{ "p::f(struct sock *sk, int len)",
+	  2,
 	  { { "sk", ET_STRUCT_PTR, "sock", 1, false }, { "len", ET_INT32, NULL, 0, false } },
 	  "p::f(struct sock *sk, int len)" },
-	{ "p:c:open(const char *path, int flags)", 2,
+	{ "p:c:open(const char *path, int flags)",
+	  2,
 	  { { "path", ET_UINT64, NULL, 0, true }, { "flags", ET_INT32, NULL, 0, false } },
 	  "p:c:open(char *path, int flags)" },
 	{ "p::f(char *s)", 1, { { "s", ET_UINT64, NULL, 0, true } }, "p::f(char *s)" },
@@ -332,33 +333,51 @@ static const struct sig_case sig_cases[] = {
 	{ "p::f(short int x)", 1, { { "x", ET_INT16, NULL, 0, false } }, "p::f(short x)" },
 	{ "p::f(unsigned short x)", 1, { { "x", ET_UINT16, NULL, 0, false } }, "p::f(unsigned short x)" },
 	{ "p::f(u32 v)", 1, { { "v", ET_UINT32, NULL, 0, false } }, "p::f(unsigned int v)" },
-	{ "p::f(u8 a, u16 b, u64 c, s8 d, s16 e, s64 g)", 6,
-	  { { "a", ET_UINT8, NULL, 0, false }, { "b", ET_UINT16, NULL, 0, false },
-	    { "c", ET_UINT64, NULL, 0, false }, { "d", ET_INT8, NULL, 0, false },
-	    { "e", ET_INT16, NULL, 0, false }, { "g", ET_INT64, NULL, 0, false } },
+	{ "p::f(u8 a, u16 b, u64 c, s8 d, s16 e, s64 g)",
+	  6,
+	  { { "a", ET_UINT8, NULL, 0, false },
+	    { "b", ET_UINT16, NULL, 0, false },
+	    { "c", ET_UINT64, NULL, 0, false },
+	    { "d", ET_INT8, NULL, 0, false },
+	    { "e", ET_INT16, NULL, 0, false },
+	    { "g", ET_INT64, NULL, 0, false } },
 	  "p::f(unsigned char a, unsigned short b, unsigned long c, char d, short e, long g)" },
-	{ "p::f(size_t n, ssize_t m, pid_t p, uid_t u, gid_t g, bool b)", 6,
-	  { { "n", ET_UINT64, NULL, 0, false }, { "m", ET_INT64, NULL, 0, false },
-	    { "p", ET_INT32, NULL, 0, false }, { "u", ET_UINT32, NULL, 0, false },
-	    { "g", ET_UINT32, NULL, 0, false }, { "b", ET_UINT8, NULL, 0, false } },
+	{ "p::f(size_t n, ssize_t m, pid_t p, uid_t u, gid_t g, bool b)",
+	  6,
+	  { { "n", ET_UINT64, NULL, 0, false },
+	    { "m", ET_INT64, NULL, 0, false },
+	    { "p", ET_INT32, NULL, 0, false },
+	    { "u", ET_UINT32, NULL, 0, false },
+	    { "g", ET_UINT32, NULL, 0, false },
+	    { "b", ET_UINT8, NULL, 0, false } },
 	  "p::f(unsigned long n, long m, int p, unsigned int u, unsigned int g, unsigned char b)" },
-	{ "p::f(off_t o, loff_t l, umode_t m, s32 s)", 4,
-	  { { "o", ET_INT64, NULL, 0, false }, { "l", ET_INT64, NULL, 0, false },
-	    { "m", ET_UINT16, NULL, 0, false }, { "s", ET_INT32, NULL, 0, false } },
+	{ "p::f(off_t o, loff_t l, umode_t m, s32 s)",
+	  4,
+	  { { "o", ET_INT64, NULL, 0, false },
+	    { "l", ET_INT64, NULL, 0, false },
+	    { "m", ET_UINT16, NULL, 0, false },
+	    { "s", ET_INT32, NULL, 0, false } },
 	  "p::f(long o, long l, unsigned short m, int s)" },
-	{ "p::f(struct task_struct **pp)", 1, { { "pp", ET_STRUCT_PTR, "task_struct", 2, false } },
+	{ "p::f(struct task_struct **pp)",
+	  1,
+	  { { "pp", ET_STRUCT_PTR, "task_struct", 2, false } },
 	  "p::f(struct task_struct **pp)" },
-	{ "p::f(const struct sock*sk)", 1, { { "sk", ET_STRUCT_PTR, "sock", 1, false } },
-	  "p::f(struct sock *sk)" },
+	{ "p::f(const struct sock*sk)", 1, { { "sk", ET_STRUCT_PTR, "sock", 1, false } }, "p::f(struct sock *sk)" },
 	{ "p::f(volatile int x)", 1, { { "x", ET_INT32, NULL, 0, false } }, "p::f(int x)" },
-	{ "p::f(\tint\tx ,  int  y )", 2,
-	  { { "x", ET_INT32, NULL, 0, false }, { "y", ET_INT32, NULL, 0, false } }, "p::f(int x, int y)" },
+	{ "p::f(\tint\tx ,  int  y )",
+	  2,
+	  { { "x", ET_INT32, NULL, 0, false }, { "y", ET_INT32, NULL, 0, false } },
+	  "p::f(int x, int y)" },
 	{ "r::f(int fd)", 1, { { "fd", ET_INT32, NULL, 0, false } }, "r::f(int fd)" },
 	{ "p::f+0x4(int fd)", 1, { { "fd", ET_INT32, NULL, 0, false } }, "p::f+0x4(int fd)" },
-	{ "p::f(int a, int b, int c, int d, int e, int g)", 6,
-	  { { "a", ET_INT32, NULL, 0, false }, { "b", ET_INT32, NULL, 0, false },
-	    { "c", ET_INT32, NULL, 0, false }, { "d", ET_INT32, NULL, 0, false },
-	    { "e", ET_INT32, NULL, 0, false }, { "g", ET_INT32, NULL, 0, false } },
+	{ "p::f(int a, int b, int c, int d, int e, int g)",
+	  6,
+	  { { "a", ET_INT32, NULL, 0, false },
+	    { "b", ET_INT32, NULL, 0, false },
+	    { "c", ET_INT32, NULL, 0, false },
+	    { "d", ET_INT32, NULL, 0, false },
+	    { "e", ET_INT32, NULL, 0, false },
+	    { "g", ET_INT32, NULL, 0, false } },
 	  "p::f(int a, int b, int c, int d, int e, int g)" },
 };
 
@@ -511,7 +530,8 @@ static void test_signature_error_column_after_comma(void **state)
 {
 	expect_parse_error("p::f(int a, int a)", 12, "named twice");
 	expect_parse_error("p::f(int a, struct sock sk)", 12, "bad struct parameter");
-	expect_parse_error("p::f(int a, int b, int c, int d, int e, int g, int h)", 47, "too many signature parameters");
+	expect_parse_error("p::f(int a, int b, int c, int d, int e, int g, int h)", 47,
+			   "too many signature parameters");
 }
 
 /* Was a bug, fixed: `(void )` (or `( void )`) is refused with "signature parameter needs a
@@ -592,8 +612,8 @@ static void test_filter_parens(void **state)
 
 static void test_format_conversions(void **state)
 {
-	static const char *const convs[] = { "s", "d", "u", "ld", "lu", "lld", "llu", "hd",
-					     "hu", "x", "lx", "llx", "c", "K", "U" };
+	static const char *const convs[] = { "s",  "d", "u",  "ld",  "lu", "lld", "llu", "hd",
+					     "hu", "x", "lx", "llx", "c",  "K",	  "U" };
 	const char *text = "p::f \"%% %s %d %u %ld %lu %lld %llu %hd %hu %x %lx %llx %c %K %U %%\", "
 			   "arg1, arg2,arg3 , arg4,  arg5, arg6, arg1, arg2, arg3, arg4, arg5, arg6, arg1, "
 			   "arg2, arg3";
@@ -662,18 +682,12 @@ static void test_format_direct(void **state)
 		int col;
 		const char *msg;
 	} bad[] = {
-		{ "%", 5, "unknown conversion '%'" },
-		{ "abc%", 8, "unknown conversion '%'" },
-		{ "%q", 5, "unknown conversion '%q'" },
-		{ "x %f", 7, "unknown conversion '%f'" },
-		{ "%5d", 5, "unknown conversion '%5d'" },
-		{ "%-d", 5, "unknown conversion '%-d'" },
-		{ "%l", 5, "unknown conversion '%l'" },
-		{ "%lh", 5, "unknown conversion '%lh'" },
-		{ "%p", 5, "unknown conversion '%p'" },
-		{ "%n", 5, "unknown conversion '%n'" },
-		{ "%d %% %z", 11, "unknown conversion '%z'" },
-		{ "%%%", 7, "unknown conversion '%'" },
+		{ "%", 5, "unknown conversion '%'" },	       { "abc%", 8, "unknown conversion '%'" },
+		{ "%q", 5, "unknown conversion '%q'" },	       { "x %f", 7, "unknown conversion '%f'" },
+		{ "%5d", 5, "unknown conversion '%5d'" },      { "%-d", 5, "unknown conversion '%-d'" },
+		{ "%l", 5, "unknown conversion '%l'" },	       { "%lh", 5, "unknown conversion '%lh'" },
+		{ "%p", 5, "unknown conversion '%p'" },	       { "%n", 5, "unknown conversion '%n'" },
+		{ "%d %% %z", 11, "unknown conversion '%z'" }, { "%%%", 7, "unknown conversion '%'" },
 	};
 	for (size_t i = 0; i < N_ELEMS(bad); i++) {
 		specerr_clear(&err);
@@ -1232,18 +1246,18 @@ static void test_builder_forms(void **state)
 	free(txt);
 
 	txt = build_print(spec_builder_value(
-		spec_builder_format(
-			spec_builder_filter(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, "",
-										   "sys_enter_openat"),
-								  "syscalls"),
-					    "STRCMP(\"/etc\", args->filename)"),
-			"%s"),
+		spec_builder_format(spec_builder_filter(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, "",
+											       "sys_enter_openat"),
+									      "syscalls"),
+							"STRCMP(\"/etc\", args->filename)"),
+				    "%s"),
 		"args->filename"));
-	assert_string_equal(txt, "t:syscalls:sys_enter_openat (STRCMP(\"/etc\", args->filename)) \"%s\", args->filename");
+	assert_string_equal(txt,
+			    "t:syscalls:sys_enter_openat (STRCMP(\"/etc\", args->filename)) \"%s\", args->filename");
 	free(txt);
 
-	txt = build_print(spec_builder_category(spec_builder_new(SPEC_USDT, "/usr/bin/python3", "function__entry"),
-						"python"));
+	txt = build_print(
+		spec_builder_category(spec_builder_new(SPEC_USDT, "/usr/bin/python3", "function__entry"), "python"));
 	assert_string_equal(txt, "u:/usr/bin/python3:python:function__entry");
 	free(txt);
 
@@ -1255,18 +1269,18 @@ static void test_builder_forms(void **state)
 	assert_string_equal(txt, "p::vfs_read+0x12");
 	free(txt);
 
-	txt = build_print(spec_builder_value(spec_builder_format(spec_builder_new(SPEC_RETURN, "c", "malloc"), "%lx"),
-					     "retval"));
+	txt = build_print(
+		spec_builder_value(spec_builder_format(spec_builder_new(SPEC_RETURN, "c", "malloc"), "%lx"), "retval"));
 	assert_string_equal(txt, "r:c:malloc \"%lx\", retval");
 	free(txt);
 
 	/* a later call replaces an earlier one */
-	txt = build_print(spec_builder_filter(spec_builder_filter(spec_builder_new(SPEC_ENTRY, NULL, "f"), "arg1"),
-					      "arg2"));
+	txt = build_print(
+		spec_builder_filter(spec_builder_filter(spec_builder_new(SPEC_ENTRY, NULL, "f"), "arg1"), "arg2"));
 	assert_string_equal(txt, "p::f (arg2)");
 	free(txt);
-	txt = build_print(spec_builder_category(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"), "a"),
-						"b"));
+	txt = build_print(
+		spec_builder_category(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"), "a"), "b"));
 	assert_string_equal(txt, "t:b:e");
 	free(txt);
 	txt = build_print(spec_builder_format(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "x"), "y"));
@@ -1292,9 +1306,9 @@ static void test_builder_format_neutralised(void **state)
 	struct spec_error err;
 	char *txt;
 
-	s = spec_builder_build(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"),
-						   "\"} BEGIN { system(\"id\") } {\n\t\\"),
-			       &err);
+	s = spec_builder_build(
+		spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "\"} BEGIN { system(\"id\") } {\n\t\\"),
+		&err);
 	assert_non_null(s);
 	assert_string_equal(s->format, "\"} BEGIN { system(\"id\") } {\n\t\\");
 	txt = print_spec(s);
@@ -1319,17 +1333,17 @@ static void test_builder_errors(void **state)
 			   "unexpected ',' in the filter");
 	expect_build_error(spec_builder_filter(spec_builder_new(SPEC_ENTRY, NULL, "f"), ""), "");
 	expect_build_error(spec_builder_filter(spec_builder_new(SPEC_ENTRY, NULL, "f"), NULL), "");
-	expect_build_error(spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d"),
-					      "arg1; x"),
-			   "';' is not allowed");
-	expect_build_error(spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d"),
-					      "arg1, arg2"),
-			   "unexpected ',' in the value");
+	expect_build_error(
+		spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d"), "arg1; x"),
+		"';' is not allowed");
+	expect_build_error(
+		spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d"), "arg1, arg2"),
+		"unexpected ',' in the value");
 
 	/* format and values disagree */
-	expect_build_error(spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d %d"),
-					      "arg1"),
-			   "2 conversions but 1 values");
+	expect_build_error(
+		spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d %d"), "arg1"),
+		"2 conversions but 1 values");
 	expect_build_error(spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d"), "1 conversions but 0");
 	expect_build_error(spec_builder_value(spec_builder_new(SPEC_ENTRY, NULL, "f"), "arg1"),
 			   "values need a format string");
@@ -1357,18 +1371,16 @@ static void test_builder_errors(void **state)
 	/* offsets: only on entry probes */
 	expect_build_error(spec_builder_offset(spec_builder_new(SPEC_RETURN, NULL, "f"), 4),
 			   "a return probe cannot take an offset");
-	expect_build_error(spec_builder_offset(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"),
-								     "c"),
-					       4),
-			   "take no signature or offset");
+	expect_build_error(
+		spec_builder_offset(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"), "c"), 4),
+		"take no signature or offset");
 	expect_build_error(spec_builder_offset(spec_builder_new(SPEC_USDT, "lib", "p"), 4),
 			   "take no signature or offset");
 
 	/* the probe's rules */
 	expect_build_error(spec_builder_filter(spec_builder_new(SPEC_ENTRY, NULL, "f"), "retval > 0"),
 			   "retval is only known in a return probe");
-	expect_build_error(spec_builder_filter(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"),
-								     "c"),
+	expect_build_error(spec_builder_filter(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"), "c"),
 					       "arg1 > 0"),
 			   "arg1 is not defined for a tracepoint");
 	expect_build_error(spec_builder_value(spec_builder_format(spec_builder_new(SPEC_ENTRY, "c", "malloc"), "%d"),
@@ -1434,9 +1446,8 @@ static void test_builder_ignored_fields(void **state)
 	s = spec_builder_build(spec_builder_category(spec_builder_new(SPEC_ENTRY, NULL, "vfs_read"), "sched"), &err);
 	assert_null(s);
 	assert_true(err.msg[0] != '\0');
-	s = spec_builder_build(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, "/bin/sh", "sched_switch"),
-						     "sched"),
-			       &err);
+	s = spec_builder_build(
+		spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, "/bin/sh", "sched_switch"), "sched"), &err);
 	assert_null(s);
 }
 
@@ -1455,8 +1466,9 @@ static void test_builder_round_trip(void **state)
 	b = spec_builder_value(b, "comm");
 	s = spec_builder_build(b, &err);
 	assert_non_null(s);
-	assert_string_equal(s->text, "p:/usr/lib/libc.so.6:malloc+0x10 (arg1 > 4096 && (comm == \"bash\" || $pid == 1)) "
-				     "\"size %lu \\\"quoted\\\" %s\", arg1, comm");
+	assert_string_equal(s->text,
+			    "p:/usr/lib/libc.so.6:malloc+0x10 (arg1 > 4096 && (comm == \"bash\" || $pid == 1)) "
+			    "\"size %lu \\\"quoted\\\" %s\", arg1, comm");
 	p = parse_ok(s->text);
 	assert_true(spec_equal(s, p));
 	spec_free(s);
@@ -1553,9 +1565,15 @@ static const struct err_case hostile_cases[] = {
 	{ "p::\xff", 3, "bad name" },
 	{ "\xff", 0, "bad name" },
 	{ "\xff:\xff:\xff", 0, "unknown probe type" },
-	{ "p:li\xff" "b:f", 0, "bad library name" },
-	{ "u:li\xff" "b:p", 0, "a USDT probe needs a library" },
-	{ "t:sch\xff" "ed:e", 0, "bad tracepoint" },
+	{ "p:li\xff"
+	  "b:f",
+	  0, "bad library name" },
+	{ "u:li\xff"
+	  "b:p",
+	  0, "a USDT probe needs a library" },
+	{ "t:sch\xff"
+	  "ed:e",
+	  0, "bad tracepoint" },
 	{ "p::f(\xff x)", 5, "unknown parameter type" },
 	{ "p::f(int \xff)", 5, "bad parameter name" },
 	{ "p::f (arg1 \xff)", 11, "" },

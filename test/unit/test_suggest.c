@@ -19,7 +19,7 @@ static struct lower_env env;
 static int group_setup(void **state)
 {
 	const char *tfs = access("/sys/kernel/tracing/events", F_OK) == 0 ? "/sys/kernel/tracing" :
-			  "/sys/kernel/debug/tracing";
+									    "/sys/kernel/debug/tracing";
 
 	env.tracefs = tfs;
 	env.can_tracepoint = true;
@@ -79,7 +79,8 @@ static void test_load_errors(void **state)
 		{ FAM "match 0.5 x\nsuggest 1 sys_read\nreason about {nothing}\n", 5, "unknown placeholder in reason" },
 		{ FAM "match 0.5 x\nreason r\n", 4, "'reason' before any suggest" },
 		{ "title t\n", 1, "'title' outside a family" },
-		{ FAM "match 0.5 x\nsuggest 1 sys_read\nreason r\nfamily f\n", 6, "family 'f' already defined on line 1" },
+		{ FAM "match 0.5 x\nsuggest 1 sys_read\nreason r\nfamily f\n", 6,
+		  "family 'f' already defined on line 1" },
 		{ "family F!\n", 1, "bad family name 'F!'" },
 		{ FAM "carry maybe\n", 3, "bad carry 'maybe'" },
 		{ "extract \\d+\n", 1, "extract pattern has no pid, name, comm or errno group" },
@@ -131,40 +132,39 @@ static void test_fill(void **state)
 
 /* ---- the engine --------------------------------------------------------------- */
 
-static const char *const small_kb =
-	"extract \\bpid\\s*(?<pid>\\d+)\n"
-	"extract \\b(?<comm>[a-z]+)\\[(?<pid>\\d+)\\]\n"
-	"extract \\bprocess\\s+'(?<name>[a-z]+)'\n"
-	"extract \\berrno\\s*(?<errno>\\d+)\n"
-	"stopword worker\n"
-	"process postgresql=postgres\n"
-	"family exec\n"
-	"title programs started\n"
-	"match 0.5 \\bstarted\\b\n"
-	"match 0.5 \\bprograms?\\b\n"
-	"starter 2\n"
-	"suggest 1.0 t:sched:sched_process_exec \"exec %s\", args->filename\n"
-	"reason every exec\n"
-	"family noent\n"
-	"title missing files\n"
-	"match 0.9 \\bmissing\\b\n"
-	"errno 0.95 ENOENT\n"
-	"carry name\n"
-	"starter 1\n"
-	"suggest 1.0 r::sys_openat ((int)retval == -{errno}) \"{errno_name}: %s\", arg2\n"
-	"reason openat fails with {errno_name}\n"
-	"suggest 0.9 r::sys_openat \"openat %d\", retval\n"
-	"reason every openat\n"
-	"suggest 0.85 t:sched:sched_process_exit \"exit %s\", args->comm\n"
-	"reason every exit\n"
-	"family connect\n"
-	"title slow connects\n"
-	"match 0.8 \\bslow connects?\\b\n"
-	"suggest 1.0 r::tcp_v4_connect \"tcp_v4_connect %d\", retval\n"
-	"instead t:sock:inet_sock_set_state \"state %d\", args->newstate\n"
-	"reason the connect path\n"
-	"suggest 0.9 p::tcp_v6_connect\n"
-	"reason no alternative\n";
+static const char *const small_kb = "extract \\bpid\\s*(?<pid>\\d+)\n"
+				    "extract \\b(?<comm>[a-z]+)\\[(?<pid>\\d+)\\]\n"
+				    "extract \\bprocess\\s+'(?<name>[a-z]+)'\n"
+				    "extract \\berrno\\s*(?<errno>\\d+)\n"
+				    "stopword worker\n"
+				    "process postgresql=postgres\n"
+				    "family exec\n"
+				    "title programs started\n"
+				    "match 0.5 \\bstarted\\b\n"
+				    "match 0.5 \\bprograms?\\b\n"
+				    "starter 2\n"
+				    "suggest 1.0 t:sched:sched_process_exec \"exec %s\", args->filename\n"
+				    "reason every exec\n"
+				    "family noent\n"
+				    "title missing files\n"
+				    "match 0.9 \\bmissing\\b\n"
+				    "errno 0.95 ENOENT\n"
+				    "carry name\n"
+				    "starter 1\n"
+				    "suggest 1.0 r::sys_openat ((int)retval == -{errno}) \"{errno_name}: %s\", arg2\n"
+				    "reason openat fails with {errno_name}\n"
+				    "suggest 0.9 r::sys_openat \"openat %d\", retval\n"
+				    "reason every openat\n"
+				    "suggest 0.85 t:sched:sched_process_exit \"exit %s\", args->comm\n"
+				    "reason every exit\n"
+				    "family connect\n"
+				    "title slow connects\n"
+				    "match 0.8 \\bslow connects?\\b\n"
+				    "suggest 1.0 r::tcp_v4_connect \"tcp_v4_connect %d\", retval\n"
+				    "instead t:sock:inet_sock_set_state \"state %d\", args->newstate\n"
+				    "reason the connect path\n"
+				    "suggest 0.9 p::tcp_v6_connect\n"
+				    "reason no alternative\n";
 
 static void ask(const struct kb *kb, const char *text, int max, struct suggest_result *r)
 {

@@ -148,7 +148,8 @@ static void fake_release(struct fake *fk)
 	assert_int_equal(system(cmd), 0);
 }
 
-#define FMT_HEAD "name: ev\nID: 1\nformat:\n" \
+#define FMT_HEAD \
+	"name: ev\nID: 1\nformat:\n" \
 	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n" \
 	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
 #define FMT_TAIL "\nprint fmt: \"x\"\n"
@@ -251,15 +252,14 @@ static void test_tp_missing(void **state)
 	assert_int_equal(syscalls_tp_format(TRACEFS, "sched", "no_such_event_xyz", &f), -ENOENT);
 	assert_int_equal(syscalls_tp_format(TRACEFS, "no_such_cat_xyz", "x", &f), -ENOENT);
 	assert_int_equal(syscalls_args(TRACEFS, "definitely_not_a_syscall", &f), -ENOENT);
-	assert_int_equal(syscalls_tp_format("/nonexistent/tracefs", "sched", "sched_switch", &f),
-			 -ENOENT);
+	assert_int_equal(syscalls_tp_format("/nonexistent/tracefs", "sched", "sched_switch", &f), -ENOENT);
 }
 
 static void test_tp_invalid_names(void **state)
 {
 	static const char *const bad[] = {
-		"../../etc", "..", "", "sched/../sched", "a b", "a-b", "x\n",
-		"0123456789012345678901234567890123456789012345678901234567890123",
+		"../../etc", "..",  "",	   "sched/../sched",
+		"a b",	     "a-b", "x\n", "0123456789012345678901234567890123456789012345678901234567890123",
 	};
 	struct tp_format f;
 	size_t i;
@@ -275,8 +275,7 @@ static void test_tp_invalid_names(void **state)
 	assert_int_equal(syscalls_tp_format(TRACEFS, NULL, "x", &f), -EINVAL);
 	assert_int_equal(syscalls_tp_format(TRACEFS, "sched", NULL, &f), -EINVAL);
 	/* "sys_enter_" + 54 characters does not fit an event name */
-	assert_int_equal(syscalls_args(TRACEFS, "a23456789012345678901234567890123456789012345678901234", &f),
-			 -EINVAL);
+	assert_int_equal(syscalls_args(TRACEFS, "a23456789012345678901234567890123456789012345678901234", &f), -EINVAL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -292,40 +291,32 @@ struct field_case {
 };
 
 static const struct field_case field_cases[] = {
-	{ "\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;",
-	  "filename", "const char *", 8, false, true, true },
-	{ "\tfield:char * buf;\toffset:24;\tsize:8;\tsigned:0;",
-	  "buf", "char *", 8, false, true, true },
-	{ "\tfield:unsigned char * vec;\toffset:24;\tsize:8;\tsigned:0;",
-	  "vec", "unsigned char *", 8, false, true, false },
-	{ "\tfield:const char *const * argv;\toffset:24;\tsize:8;\tsigned:0;",
-	  "argv", "const char *const *", 8, false, true, false },
-	{ "\tfield:const struct landlock_ruleset_attr *const attr;\toffset:16;\tsize:8;\tsigned:0;",
-	  "attr", "const struct landlock_ruleset_attr *const", 8, false, true, false },
-	{ "\tfield:const void* p;\toffset:16;\tsize:8;\tsigned:0;",
-	  "p", "const void*", 8, false, true, false },
-	{ "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:1;",
-	  "comm", "char[16]", 16, true, false, true },
-	{ "\tfield:unsigned char addr[6];\toffset:8;\tsize:6;\tsigned:0;",
-	  "addr", "unsigned char[6]", 6, false, false, false },
-	{ "\tfield:__u8 saddr[4];\toffset:8;\tsize:4;\tsigned:0;",
-	  "saddr", "__u8[4]", 4, false, false, false },
-	{ "\tfield:char buf[];\toffset:8;\tsize:0;\tsigned:0;",
-	  "buf", "char[]", 0, false, false, true },
-	{ "\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:0;",
-	  "name", "__data_loc char[]", 4, false, false, true },
-	{ "\tfield:__data_loc u8[] buf;\toffset:8;\tsize:4;\tsigned:0;",
-	  "buf", "__data_loc u8[]", 4, false, false, false },
-	{ "\tfield:__data_loc cpumask_t cpumask;\toffset:8;\tsize:4;\tsigned:0;",
-	  "cpumask", "__data_loc cpumask_t", 4, false, false, false },
-	{ "\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;",
-	  "args", "unsigned long[6]", 48, false, false, false },
-	{ "\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;",
-	  "pid", "pid_t", 4, true, false, false },
-	{ "\tfield:signed char u;\toffset:24;\tsize:1;\tsigned:1;",
-	  "u", "signed char", 1, true, false, false },
-	{ "\tfield:char c;\toffset:24;\tsize:1;\tsigned:1;",
-	  "c", "char", 1, true, false, false },
+	{ "\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;", "filename", "const char *", 8, false, true,
+	  true },
+	{ "\tfield:char * buf;\toffset:24;\tsize:8;\tsigned:0;", "buf", "char *", 8, false, true, true },
+	{ "\tfield:unsigned char * vec;\toffset:24;\tsize:8;\tsigned:0;", "vec", "unsigned char *", 8, false, true,
+	  false },
+	{ "\tfield:const char *const * argv;\toffset:24;\tsize:8;\tsigned:0;", "argv", "const char *const *", 8, false,
+	  true, false },
+	{ "\tfield:const struct landlock_ruleset_attr *const attr;\toffset:16;\tsize:8;\tsigned:0;", "attr",
+	  "const struct landlock_ruleset_attr *const", 8, false, true, false },
+	{ "\tfield:const void* p;\toffset:16;\tsize:8;\tsigned:0;", "p", "const void*", 8, false, true, false },
+	{ "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:1;", "comm", "char[16]", 16, true, false, true },
+	{ "\tfield:unsigned char addr[6];\toffset:8;\tsize:6;\tsigned:0;", "addr", "unsigned char[6]", 6, false, false,
+	  false },
+	{ "\tfield:__u8 saddr[4];\toffset:8;\tsize:4;\tsigned:0;", "saddr", "__u8[4]", 4, false, false, false },
+	{ "\tfield:char buf[];\toffset:8;\tsize:0;\tsigned:0;", "buf", "char[]", 0, false, false, true },
+	{ "\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:0;", "name", "__data_loc char[]", 4, false,
+	  false, true },
+	{ "\tfield:__data_loc u8[] buf;\toffset:8;\tsize:4;\tsigned:0;", "buf", "__data_loc u8[]", 4, false, false,
+	  false },
+	{ "\tfield:__data_loc cpumask_t cpumask;\toffset:8;\tsize:4;\tsigned:0;", "cpumask", "__data_loc cpumask_t", 4,
+	  false, false, false },
+	{ "\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;", "args", "unsigned long[6]", 48, false,
+	  false, false },
+	{ "\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;", "pid", "pid_t", 4, true, false, false },
+	{ "\tfield:signed char u;\toffset:24;\tsize:1;\tsigned:1;", "u", "signed char", 1, true, false, false },
+	{ "\tfield:char c;\toffset:24;\tsize:1;\tsigned:1;", "c", "char", 1, true, false, false },
 };
 
 static void test_fake_field_table(void **state)
@@ -351,8 +342,8 @@ static void test_fake_field_table(void **state)
 		assert_int_equal(f.fields[0].size, c->size);
 		if (f.fields[0].is_signed != c->is_signed || f.fields[0].is_pointer != c->is_pointer ||
 		    f.fields[0].is_string != c->is_string)
-			fail_msg("case %zu '%s': signed %d pointer %d string %d", i, c->line,
-				 f.fields[0].is_signed, f.fields[0].is_pointer, f.fields[0].is_string);
+			fail_msg("case %zu '%s': signed %d pointer %d string %d", i, c->line, f.fields[0].is_signed,
+				 f.fields[0].is_pointer, f.fields[0].is_string);
 	}
 	fake_release(&fk);
 }
@@ -373,7 +364,9 @@ static void test_fake_bad_formats(void **state)
 		/* unbalanced array */
 		FMT_HEAD "\tfield:char a];\toffset:8;\tsize:4;\tsigned:1;\n",
 		/* type longer than struct tp_field holds */
-		FMT_HEAD "\tfield:struct aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa * a;\toffset:8;\tsize:8;\tsigned:0;\n",
+		FMT_HEAD "\tfield:struct "
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			 "aaaaaaaaaaa * a;\toffset:8;\tsize:8;\tsigned:0;\n",
 		/* empty file */
 		"",
 	};
@@ -411,8 +404,8 @@ static void test_fake_too_many_fields(void **state)
 	assert_non_null(text);
 	len = (size_t)snprintf(text, cap, FMT_HEAD);
 	for (i = 0; i < TP_FIELDS_MAX; i++)
-		len += (size_t)snprintf(text + len, cap - len,
-					"\tfield:int f%d;\toffset:%d;\tsize:4;\tsigned:1;\n", i, 8 + 4 * i);
+		len += (size_t)snprintf(text + len, cap - len, "\tfield:int f%d;\toffset:%d;\tsize:4;\tsigned:1;\n", i,
+					8 + 4 * i);
 	fake_event(&fk, "cat", "full", text);
 	assert_int_equal(syscalls_tp_format(fk.root, "cat", "full", &f), 0);
 	assert_int_equal(f.nfields, TP_FIELDS_MAX);
@@ -446,17 +439,17 @@ static void test_fake_similar_ranking(void **state)
 	 * "openat" and "opened" are 3 edits away, beyond max(2, 4 / 3) */
 	n = syscalls_similar(fk.root, "opem", out, 8);
 	assert_true(n >= 3);
-	assert_string_equal(out[0], "open");      /* 1, prefix 3 */
-	assert_string_equal(out[1], "opxn");      /* 2, prefix 2, "opened" is 3 */
-	assert_string_equal(out[2], "xpen");      /* 2, prefix 0 */
+	assert_string_equal(out[0], "open"); /* 1, prefix 3 */
+	assert_string_equal(out[1], "opxn"); /* 2, prefix 2, "opened" is 3 */
+	assert_string_equal(out[2], "xpen"); /* 2, prefix 0 */
 	assert_false(list_has(out, n, "close"));
 	/* equal distance and prefix: alphabetical */
 	n = syscalls_similar(fk.root, "openxd", out, 8);
 	assert_true(n >= 2);
 	assert_true(n >= 3);
-	assert_string_equal(out[0], "opened");   /* 1 */
-	assert_string_equal(out[1], "open");     /* 2, prefix 4 */
-	assert_string_equal(out[2], "openat");   /* 2, prefix 4, after "open" */
+	assert_string_equal(out[0], "opened"); /* 1 */
+	assert_string_equal(out[1], "open");   /* 2, prefix 4 */
+	assert_string_equal(out[2], "openat"); /* 2, prefix 4, after "open" */
 	/* n caps the count and keeps the best */
 	n = syscalls_similar(fk.root, "opem", out, 1);
 	assert_int_equal(n, 1);

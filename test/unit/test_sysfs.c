@@ -68,10 +68,9 @@ static void test_read_long(void **state)
 
 static void test_find_mount(void **state)
 {
-	char *p = write_tmp(
-		"22 1 0:21 / /proc rw,relatime shared:12 - proc proc rw\n"
-		"30 22 0:26 / /sys/kernel/my\\040tracing rw,relatime - tracefs nodev rw\n"
-		"31 22 0:27 / /sys/kernel/debug rw - debugfs nodev rw\n");
+	char *p = write_tmp("22 1 0:21 / /proc rw,relatime shared:12 - proc proc rw\n"
+			    "30 22 0:26 / /sys/kernel/my\\040tracing rw,relatime - tracefs nodev rw\n"
+			    "31 22 0:27 / /sys/kernel/debug rw - debugfs nodev rw\n");
 	char dir[64];
 
 	assert_int_equal(sysfs_find_mount(p, "tracefs", dir, sizeof(dir)), 1);

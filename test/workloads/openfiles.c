@@ -16,25 +16,29 @@
 #include <unistd.h>
 
 static const char *const names[] = {
-	"nl\nname",                     /* a newline: one event must stay one line */
-	"dq\"name",                     /* a double quote: JSON escaping */
+	"nl\nname", /* a newline: one event must stay one line */
+	"dq\"name", /* a double quote: JSON escaping */
 	"pipe|name",
-	"fmt%s%d%n%%name",              /* never a format string */
+	"fmt%s%d%n%%name", /* never a format string */
 	"tab\tname",
-	"bs\\name",                     /* a backslash */
-	"bs\\u0041esc",                 /* a backslash and text that looks like a JSON escape */
-	"bs\\uffffffc3rep",             /* text that looks like bpftrace's escape of byte 0xc3 */
+	"bs\\name",				/* a backslash */
+	"bs\\u0041esc",				/* a backslash and text that looks like a JSON escape */
+	"bs\\uffffffc3rep",			/* text that looks like bpftrace's escape of byte 0xc3 */
 	"caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac", /* "café-日本", valid UTF-8 */
-	"bad\xff" "byte",               /* not UTF-8: 0xff */
-	"bad\xc3" "alone",              /* not UTF-8: a lead byte alone */
-	"bad\x80" "cont",               /* not UTF-8: a continuation byte alone */
-	"ctl\x01\x1b\x7f" "chars",      /* control characters */
+	"bad\xff"
+	"byte", /* not UTF-8: 0xff */
+	"bad\xc3"
+	"alone", /* not UTF-8: a lead byte alone */
+	"bad\x80"
+	"cont", /* not UTF-8: a continuation byte alone */
+	"ctl\x01\x1b\x7f"
+	"chars", /* control characters */
 	"sp ace name",
 	"json{\"type\": \"value\", \"data\": [1]},",
-	NULL,                           /* the long name: filled in main */
+	NULL, /* the long name: filled in main */
 };
 
-#define NNAMES (sizeof(names) / sizeof(names[0]))
+#define NNAMES	  (sizeof(names) / sizeof(names[0]))
 #define LONG_NAME 200
 
 int main(int argc, char **argv)

@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 
 		if (sscanf(argv[i], "%15[a-z]:%255[^:]:%ld", mode, name, &count) != 3 || count < 0 ||
 		    (strcmp(mode, "gai") && strcmp(mode, "num") && strcmp(mode, "ghbn") && strcmp(mode, "ghbnr"))) {
-			fprintf(stderr, "resolver: bad argument '%s' (MODE:NAME:COUNT; modes gai num ghbn ghbnr)\n", argv[i]);
+			fprintf(stderr, "resolver: bad argument '%s' (MODE:NAME:COUNT; modes gai num ghbn ghbnr)\n",
+				argv[i]);
 			return 2;
 		}
 		for (long k = 0; k < count; k++) {
