@@ -436,9 +436,12 @@ static int global_pred(const struct trace_opts *o, struct strbuf *out, struct sp
 		sep = " && ";
 	}
 	if (o->name) {
+		int rc;
+
 		strbuf_puts(out, sep);
-		if (emit_comm_contains(o->name, out, err) < 0)
-			return -EINVAL;
+		rc = emit_comm_contains(o->name, out, err);
+		if (rc < 0)
+			return rc;
 	}
 	return out->err;
 }
@@ -496,8 +499,8 @@ static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct 
 	for (int i = 0; i < s->nvalues; i++) {
 		const char *conv = s->convs[i].conv;
 		const struct expr *v = s->values[i];
-		struct strbuf name = STRBUF_INIT(1024);
-		int rc = 0;
+		struct strbuf name = STRBUF_INIT(CODEGEN_MAX_PROGRAM);
+		int rc = 0, prc;
 
 		strbuf_puts(out, ", ");
 		if (strcmp(conv, "s") == 0 && value_is_string(g, v)) {
@@ -518,15 +521,18 @@ static int emit_columns(struct probe_gen *g, const struct trace_opts *o, struct 
 		} else {
 			rc = emit_expr(g, v, out, err);
 		}
-		expr_print(v, &name);
-		lp->values[i].name = strbuf_detach(&name, NULL);
+		/* a name cut by an error in the buffer would be a wrong raw_args key */
+		prc = expr_print(v, &name);
+		if (prc == 0)
+			lp->values[i].name = strbuf_detach(&name, NULL);
+		strbuf_release(&name);
 		snprintf(lp->values[i].conv, sizeof(lp->values[i].conv), "%s", conv);
 		lp->values[i].is_string = strchr("sKU", conv[0]) != NULL;
 		lp->nvalues = i + 1;
 		lp->cols[n].kind = LC_VALUE;
 		lp->cols[n++].value = i;
 		if (rc < 0 || !lp->values[i].name)
-			return rc < 0 ? rc : -ENOMEM;
+			return rc < 0 ? rc : prc < 0 ? prc : -ENOMEM;
 	}
 	if (o->kstack) {
 		strbuf_puts(out, o->stack_addr ? ", kstack(perf)" : ", kstack");
@@ -571,23 +577,27 @@ static int emit_event(struct probe_gen *g, const struct trace_opts *o, struct la
 static int emit_filter(struct probe_gen *g, const struct expr *filter, struct strbuf *out, struct spec_error *err)
 {
 	bool ptr = value_is_pointer(g, filter);
+	int rc = emit_expr(g, filter, out, err);
 
-	if (emit_expr(g, filter, out, err) < 0)
-		return -EINVAL;
+	if (rc < 0)
+		return rc;
 	return ptr ? strbuf_puts(out, " != 0") : 0;
 }
 
 static int emit_predicate(const char *global, struct probe_gen *g, const struct expr *filter, struct strbuf *out,
 			  struct spec_error *err)
 {
+	int rc;
+
 	if (!*global && !filter)
 		return 0;
 	strbuf_putc(out, '/');
 	strbuf_puts(out, global);
 	if (filter) {
 		strbuf_puts(out, *global ? " && (" : "(");
-		if (emit_filter(g, filter, out, err) < 0)
-			return -EINVAL;
+		rc = emit_filter(g, filter, out, err);
+		if (rc < 0)
+			return rc;
 		strbuf_putc(out, ')');
 	}
 	return strbuf_puts(out, "/\n");
@@ -602,8 +612,9 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	if (!g->paired) {
 		attach_point(g, false, out);
 		strbuf_putc(out, '\n');
-		if (emit_predicate(global, g, s->filter, out, err) < 0)
-			return -EINVAL;
+		rc = emit_predicate(global, g, s->filter, out, err);
+		if (rc < 0)
+			return rc;
 		strbuf_puts(out, "{\n");
 		rc = emit_event(g, o, lp, "\t", out, err);
 		strbuf_puts(out, "}\n");
@@ -613,8 +624,9 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	/* Entry: save the time and the arguments the exit side uses. */
 	attach_point(g, false, out);
 	strbuf_putc(out, '\n');
-	if (emit_predicate(global, g, g->filter_at_exit ? NULL : s->filter, out, err) < 0)
-		return -EINVAL;
+	rc = emit_predicate(global, g, g->filter_at_exit ? NULL : s->filter, out, err);
+	if (rc < 0)
+		return rc;
 	strbuf_addf(out, "{\n\t@__e%d[tid] = (nsecs", g->index);
 	for (int pos = 1; pos <= g->nsaved; pos++)
 		for (int f = 0; f < g->lw->fields.nfields; f++)
@@ -628,8 +640,9 @@ static int emit_probe(struct probe_gen *g, const struct trace_opts *o, const cha
 	strbuf_addf(out, "\n/@__e%d[tid].0/\n{\n", g->index);
 	if (g->filter_at_exit) {
 		strbuf_puts(out, "\tif (");
-		if (emit_filter(g, s->filter, out, err) < 0)
-			return -EINVAL;
+		rc = emit_filter(g, s->filter, out, err);
+		if (rc < 0)
+			return rc;
 		strbuf_puts(out, ") {\n");
 		rc = emit_event(g, o, lp, "\t\t", out, err);
 		strbuf_puts(out, "\t}\n");
@@ -673,6 +686,13 @@ static int fill_probe_names(const struct probe_gen *g, struct layout_probe *lp)
 	if (g->paired) {
 		strbuf_puts(&probe, ",");
 		attach_point(g, true, &probe);
+	}
+	if (target.err || probe.err) {
+		int rc = target.err ? target.err : probe.err;
+
+		strbuf_release(&target);
+		strbuf_release(&probe);
+		return rc;
 	}
 	lp->target = strbuf_detach(&target, NULL);
 	lp->probe = strbuf_detach(&probe, NULL);
@@ -796,8 +816,6 @@ int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace
 		strbuf_puts(&out, "}\n");
 	}
 	rc = out.err;
-	if (rc == -E2BIG)
-		specerr_set(err, -1, NULL, "the generated program would be larger than %d bytes", CODEGEN_MAX_PROGRAM);
 	if (rc < 0)
 		goto cleanup;
 	res->program = strbuf_detach(&out, NULL);
@@ -805,8 +823,11 @@ int codegen_emit(struct trace_spec *const *specs, int nspecs, const struct trace
 	l = NULL;
 	rc = res->program ? 0 : -ENOMEM;
 cleanup:
+	/* a strbuf's error can surface anywhere above: name it once here */
 	if (rc == -ENOMEM)
 		specerr_set(err, -1, NULL, "out of memory");
+	else if (rc == -E2BIG)
+		specerr_set(err, -1, NULL, "the generated program would be larger than %d bytes", CODEGEN_MAX_PROGRAM);
 	strbuf_release(&out);
 	strbuf_release(&global);
 	layout_free(l);

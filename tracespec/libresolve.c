@@ -355,7 +355,7 @@ static int libdir_find(const char *dir, const char *name, char *out, size_t size
 
 	d = opendir(dir);
 	if (!d)
-		return -ENOENT;
+		return errno == ENOMEM ? -ENOMEM : -ENOENT; /* out of memory is not "not here" */
 	cs.c = calloc(CAND_MAX, sizeof(*cs.c));
 	keys = calloc(CAND_MAX, NAME_MAX + 1);
 	if (!cs.c || !keys) {

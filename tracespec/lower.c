@@ -126,6 +126,8 @@ static int lower_syscall(const char *stem, const struct trace_spec *s, const str
 			return -ENOENT;
 		}
 		n = syscalls_similar(env->tracefs, stem, similar, 3);
+		if (n == -ENOMEM)
+			return n;
 		join_names(list, sizeof(list), similar, n > 0 ? n : 0, "sys_");
 		snprintf(hint, sizeof(hint), "did you mean %s?", list);
 		specerr_set(err, 0, n > 0 ? hint : "see /sys/kernel/tracing/events/syscalls",
@@ -164,6 +166,7 @@ static int lower_kernel_function(const struct trace_spec *s, const struct lower_
 {
 	bool kprobe = env->can_kprobe;
 	bool kfunc = !kprobe && env->can_kfunc && !s->has_offset;
+	int rc;
 
 	if (!kprobe && !kfunc) {
 		specerr_set(err, 0, NULL, "cannot trace kernel function '%s': %s", s->function,
@@ -172,10 +175,16 @@ static int lower_kernel_function(const struct trace_spec *s, const struct lower_
 		nearest_hint(s->function, err);
 		return -EOPNOTSUPP;
 	}
-	if (env->check_symbols && syscalls_ksym_exists(s->function) == 0) {
+	/* kallsyms that cannot be read (not root) leaves the check to bpftrace */
+	rc = env->check_symbols ? syscalls_ksym_exists(s->function) : 1;
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == 0) {
 		char similar[3][SYSCALLS_NAME_MAX], list[224], hint[300];
 		int n = syscalls_similar_ksyms(s->function, similar, 3);
 
+		if (n == -ENOMEM)
+			return n;
 		join_names(list, sizeof(list), similar, n > 0 ? n : 0, "");
 		snprintf(hint, sizeof(hint), "did you mean %s? (kernel functions are renamed across versions)", list);
 		specerr_set(err, 0, n > 0 ? hint : "see /proc/kallsyms", "this kernel has no function '%s'",
@@ -202,6 +211,8 @@ static int resolve_binary(const struct trace_spec *s, struct lowered *out, struc
 	int rc = libresolve_find(s->library, out->path, sizeof(out->path));
 	const char *c;
 
+	if (rc == -ENOMEM)
+		return rc;
 	if (rc < 0) {
 		specerr_set(err, 0, "give a path, e.g. p:/usr/lib/x86_64-linux-gnu/libssl.so.3:SSL_read",
 			    "cannot find library or binary '%s'", s->library);
@@ -287,6 +298,8 @@ static int lower_tracepoint(const struct trace_spec *s, const struct lower_env *
 		int n = syscalls_similar_tracepoints(env->tracefs, s->category, s->function, similar, 3);
 		size_t len = (size_t)snprintf(hint, sizeof(hint), "did you mean ");
 
+		if (n == -ENOMEM)
+			return n;
 		for (int i = 0; i < n && len < sizeof(hint); i++)
 			len += (size_t)snprintf(hint + len, sizeof(hint) - len, "%st:%s%s%s", i ? ", " : "",
 						strchr(similar[i], ':') ? "" : s->category,

@@ -273,9 +273,12 @@ int syscalls_tp_format(const char *tracefs, const char *category, const char *ev
 	for (;;) {
 		const char *p;
 
+		errno = 0;
 		len = getline(&line, &cap, fp);
-		if (len < 0)
+		if (len < 0) {
+			err = errno == ENOMEM ? -ENOMEM : 0; /* not the end of the file */
 			break;
+		}
 		if (++lines > SYSCALLS_FORMAT_LINES) {
 			err = -E2BIG;
 			goto cleanup;
@@ -662,9 +665,12 @@ static int similar_scan_events(struct similar *s, const char *tracefs, bool by_e
 	for (;;) {
 		const char *colon;
 
+		errno = 0;
 		len = getline(&line, &cap, fp);
-		if (len < 0)
+		if (len < 0) {
+			err = errno == ENOMEM ? -ENOMEM : 0; /* not the end of the file */
 			break;
+		}
 		if (++lines > SIMILAR_LINES_MAX) {
 			err = -E2BIG;
 			goto cleanup;
@@ -679,7 +685,7 @@ static int similar_scan_events(struct similar *s, const char *tracefs, bool by_e
 		else
 			similar_offer(s, line, (size_t)len, line, (size_t)len);
 	}
-	if (ferror(fp))
+	if (!err && ferror(fp))
 		err = -EIO;
 cleanup:
 	free(line);
@@ -779,9 +785,12 @@ static int ksym_each(int (*fn)(const char *, size_t, void *), void *arg)
 		const char *name;
 		size_t nlen = 0;
 
+		errno = 0;
 		len = getline(&line, &cap, fp);
-		if (len < 0)
+		if (len < 0) {
+			ret = errno == ENOMEM ? -ENOMEM : 0; /* not the end of the file */
 			break;
+		}
 		if (++lines > SIMILAR_LINES_MAX) {
 			ret = -E2BIG;
 			goto cleanup;
@@ -793,7 +802,7 @@ static int ksym_each(int (*fn)(const char *, size_t, void *), void *arg)
 		if (ret)
 			goto cleanup;
 	}
-	if (ferror(fp))
+	if (!ret && ferror(fp))
 		ret = -EIO;
 cleanup:
 	free(line);
