@@ -499,16 +499,17 @@ static void put_jstr(struct strbuf *out, const char *s, size_t len, bool *lossy)
 	strbuf_putc(out, '"');
 }
 
-static void put_b64(struct strbuf *out, const char *s, size_t len)
+static int put_b64(struct strbuf *out, const char *s, size_t len)
 {
 	json_t *j = render_b64(s, len);
 
 	if (!j)
-		return;
+		return -ENOMEM;
 	strbuf_putc(out, '"');
 	strbuf_add(out, json_string_value(j), json_string_length(j));
 	strbuf_putc(out, '"');
 	json_decref(j);
+	return out->err;
 }
 
 /* A text field; when it is not UTF-8, its exact bytes are remembered for b64. */
@@ -518,8 +519,9 @@ struct lossy_field {
 	size_t len;
 };
 
-static void put_field(struct strbuf *out, const char *key, const char *s, size_t len, struct lossy_field *lf, int *nlf,
-		      const char *b64key)
+/* Returns 0, or -ENOMEM when the exact bytes cannot be kept (b64 would lack them). */
+static int put_field(struct strbuf *out, const char *key, const char *s, size_t len, struct lossy_field *lf, int *nlf,
+		     const char *b64key)
 {
 	bool lossy = false;
 
@@ -528,12 +530,13 @@ static void put_field(struct strbuf *out, const char *key, const char *s, size_t
 	if (lossy && *nlf < RENDER_MAX_LOSSY) {
 		lf[*nlf].key = b64key;
 		lf[*nlf].bytes = malloc(len ? len : 1);
-		if (lf[*nlf].bytes) {
-			memcpy(lf[*nlf].bytes, s, len);
-			lf[*nlf].len = len;
-			(*nlf)++;
-		}
+		if (!lf[*nlf].bytes)
+			return -ENOMEM;
+		memcpy(lf[*nlf].bytes, s, len);
+		lf[*nlf].len = len;
+		(*nlf)++;
 	}
+	return 0;
 }
 
 static void put_stack(struct strbuf *out, const char *key, const char *s, size_t len)
@@ -568,19 +571,25 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 	const char *fn = lp && lp->function ? lp->function : "";
 	struct lossy_field lf[RENDER_MAX_LOSSY];
 	char tbuf[32], keys[RENDER_MAX_LOSSY][80];
-	int nlf = 0;
+	int nlf = 0, rc;
 
 	render_time(ts, tbuf);
 	strbuf_addf(out, "{\"timestamp\":%lld,\"time\":\"%s\",\"cpu\":%lld,\"pid\":%lld,\"tid\":%lld,\"uid\":%lld",
 		    (long long)ts, tbuf, (long long)ev->cpu, (long long)ev->pid, (long long)ev->tid,
 		    (long long)ev->uid);
-	put_field(out, "process_name", ev->comm ? ev->comm : "", ev->comm_len, lf, &nlf, "process_name");
+	rc = put_field(out, "process_name", ev->comm ? ev->comm : "", ev->comm_len, lf, &nlf, "process_name");
+	if (rc < 0)
+		goto out;
 	strbuf_puts(out, ",\"function\":");
 	put_jstr(out, fn, strlen(fn), NULL);
+	/* the scratch buffer's errors are this call's: a message cut short is no message */
 	scratch->len = 0;
 	scratch->err = 0;
-	render_message(ev, scratch);
-	put_field(out, "message", strbuf_str(scratch), scratch->len, lf, &nlf, "message");
+	rc = render_message(ev, scratch);
+	if (rc == 0)
+		rc = put_field(out, "message", strbuf_str(scratch), scratch->len, lf, &nlf, "message");
+	if (rc < 0)
+		goto out;
 	strbuf_puts(out, ",\"raw_args\":{");
 	for (int i = 0; lp && i < lp->nvalues; i++) {
 		const char *name = lp->values[i].name ? lp->values[i].name : "";
@@ -588,7 +597,9 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 
 		scratch->len = 0;
 		scratch->err = 0;
-		render_value(ev, i, scratch);
+		rc = render_value(ev, i, scratch);
+		if (rc < 0)
+			goto out;
 		if (i)
 			strbuf_putc(out, ',');
 		put_jstr(out, name, strlen(name), NULL);
@@ -598,11 +609,13 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 			snprintf(keys[nlf], sizeof(keys[nlf]), "raw_args.%s", name);
 			lf[nlf].key = keys[nlf];
 			lf[nlf].bytes = malloc(scratch->len ? scratch->len : 1);
-			if (lf[nlf].bytes) {
-				memcpy(lf[nlf].bytes, strbuf_str(scratch), scratch->len);
-				lf[nlf].len = scratch->len;
-				nlf++;
+			if (!lf[nlf].bytes) {
+				rc = -ENOMEM;
+				goto out;
 			}
+			memcpy(lf[nlf].bytes, strbuf_str(scratch), scratch->len);
+			lf[nlf].len = scratch->len;
+			nlf++;
 		}
 	}
 	strbuf_putc(out, '}');
@@ -616,13 +629,15 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 		put_stack(out, "ustack", ev->ustack, ev->ustack_len);
 	if (nlf) {
 		strbuf_puts(out, ",\"b64\":{");
-		for (int i = 0; i < nlf; i++) {
+		for (int i = 0; i < nlf && rc == 0; i++) {
 			strbuf_addf(out, "%s\"%s\":", i ? "," : "", lf[i].key);
-			put_b64(out, lf[i].bytes, lf[i].len);
-			free(lf[i].bytes);
+			rc = put_b64(out, lf[i].bytes, lf[i].len);
 		}
 		strbuf_putc(out, '}');
 	}
 	strbuf_putc(out, '}');
-	return out->err;
+out:
+	for (int i = 0; i < nlf; i++)
+		free(lf[i].bytes);
+	return rc < 0 ? rc : out->err;
 }

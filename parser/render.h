@@ -54,7 +54,8 @@ json_t *render_event_json(const struct scan_event *ev, int64_t mono_to_wall_ns);
 /* The same object as render_event_json, written as compact JSON text (no
  * newline) straight into out, without building a jansson tree: the fast
  * path for streaming. scratch is a work buffer the caller keeps between
- * calls. Returns 0 or the strbuf error. */
+ * calls. Returns 0, or the error of out or scratch, or -ENOMEM when the
+ * exact bytes for b64 cannot be kept; out then holds no whole object. */
 #define RENDER_MAX_LOSSY 24
 int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out, struct strbuf *scratch);
 

@@ -893,7 +893,7 @@ static int slow_line(struct scanner *s, const char *line, size_t len)
 		return (int)n;
 	root = json_loadb(s->rbuf, (size_t)n, JSON_ALLOW_NUL, &jerr);
 	if (!root)
-		return -1;
+		return json_error_code(&jerr) == json_error_out_of_memory ? -ENOMEM : -1;
 	type = json_string_value(json_object_get(root, "type"));
 	if (!json_is_object(root) || !type)
 		goto out;

@@ -38,6 +38,7 @@ struct trace_stats {
 	struct msg_slot *msgs; /* open addressing, power-of-two size */
 	size_t msg_cap, msg_used;
 	uint64_t msg_other;
+	int err; /* -ENOMEM when a map could not be kept: the figures are not whole */
 };
 
 struct trace_stats *stats_new(const struct event_layout *l)
@@ -189,14 +190,14 @@ static int cmp_slot_desc(const void *a, const void *b)
 	return x->len == y->len ? memcmp(x->msg, y->msg, x->len) : (x->len < y->len ? -1 : 1);
 }
 
-void stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
-			void *ud)
+int stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
+		       void *ud)
 {
 	const struct msg_slot **order = calloc(st->msg_used ? st->msg_used : 1, sizeof(*order));
 	size_t n = 0;
 
 	if (!order)
-		return;
+		return -ENOMEM;
 	for (size_t i = 0; i < st->msg_cap; i++)
 		if (st->msgs[i].msg)
 			order[n++] = &st->msgs[i];
@@ -207,6 +208,7 @@ void stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const
 	if (st->msg_other)
 		fn(ud, "(other messages)", 16, st->msg_other);
 	free(order);
+	return 0;
 }
 
 /* ---- the exit dump: @__hits, @__procs, @__streamed --------------------------- */
@@ -227,7 +229,7 @@ static bool json_u64(json_t *v, uint64_t *out)
 	return false;
 }
 
-static void map_procs(struct trace_stats *st, json_t *obj)
+static int map_procs(struct trace_stats *st, json_t *obj)
 {
 	const char *key;
 	json_t *v;
@@ -235,7 +237,7 @@ static void map_procs(struct trace_stats *st, json_t *obj)
 	free_procs(st);
 	st->procs = calloc(json_object_size(obj) ? json_object_size(obj) : 1, sizeof(*st->procs));
 	if (!st->procs)
-		return;
+		return -ENOMEM;
 	json_object_foreach(obj, key, v)
 	{
 		/* "pid,comm": the comm is everything after the first comma (it may hold commas). */
@@ -249,13 +251,14 @@ static void map_procs(struct trace_stats *st, json_t *obj)
 		p->comm_len = strlen(comma + 1);
 		p->comm = strdup(comma + 1);
 		if (!p->comm)
-			continue;
+			return -ENOMEM;
 		p->count = n;
 		st->nprocs++;
 	}
+	return 0;
 }
 
-void stats_map(struct trace_stats *st, const char *name, json_t *value)
+int stats_map(struct trace_stats *st, const char *name, json_t *value)
 {
 	const char *key;
 	json_t *v;
@@ -271,11 +274,17 @@ void stats_map(struct trace_stats *st, const char *name, json_t *value)
 				st->hits[idx] = n;
 		}
 	} else if (strcmp(name, LAYOUT_MAP_PROCS) == 0 && json_is_object(value)) {
-		map_procs(st, value);
+		/* a list missing processes must not pass for the top ones */
+		if (map_procs(st, value) < 0) {
+			free_procs(st);
+			st->err = -ENOMEM;
+			return st->err;
+		}
 	} else if (strcmp(name, LAYOUT_MAP_STREAMED) == 0 && json_u64(value, &n)) {
 		st->kernel_streamed = n;
 		st->have_kernel_streamed = true;
 	}
+	return 0;
 }
 
 bool stats_have_kernel_totals(const struct trace_stats *st)
@@ -333,53 +342,82 @@ static uint64_t percentile(const uint64_t *v, size_t n, double p)
 	return v[(rank > n ? n : rank) - 1];
 }
 
+/* json_object_set_new() and json_array_append_new() take the value even
+ * on failure (a NULL value is a failure too): each returns false then, so
+ * an object is never handed out with a member missing. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0;
+}
+
+static bool push(json_t *a, json_t *v)
+{
+	return json_array_append_new(a, v) == 0;
+}
+
 static json_t *latency_json(struct trace_stats *st)
 {
 	json_t *o = json_object();
+	bool ok = o != NULL;
 
 	if (st->nlat > 1)
 		qsort(st->lat, st->nlat, sizeof(*st->lat), cmp_u64);
-	json_object_set_new(o, "count", json_integer((json_int_t)st->lat_seen));
-	json_object_set_new(o, "p50", json_integer((json_int_t)percentile(st->lat, st->nlat, 50)));
-	json_object_set_new(o, "p90", json_integer((json_int_t)percentile(st->lat, st->nlat, 90)));
-	json_object_set_new(o, "p99", json_integer((json_int_t)percentile(st->lat, st->nlat, 99)));
-	json_object_set_new(o, "max", json_integer((json_int_t)st->lat_max));
-	json_object_set_new(o, "exact", json_boolean(st->nlat == st->lat_seen));
+	ok = ok && put(o, "count", json_integer((json_int_t)st->lat_seen));
+	ok = ok && put(o, "p50", json_integer((json_int_t)percentile(st->lat, st->nlat, 50)));
+	ok = ok && put(o, "p90", json_integer((json_int_t)percentile(st->lat, st->nlat, 90)));
+	ok = ok && put(o, "p99", json_integer((json_int_t)percentile(st->lat, st->nlat, 99)));
+	ok = ok && put(o, "max", json_integer((json_int_t)st->lat_max));
+	ok = ok && put(o, "exact", json_boolean(st->nlat == st->lat_seen));
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
 static json_t *top_json(struct trace_stats *st)
 {
 	json_t *a = json_array();
+	bool ok = a != NULL;
 
 	if (st->nprocs > 1)
 		qsort(st->procs, st->nprocs, sizeof(*st->procs), cmp_proc_desc);
-	for (size_t i = 0; i < st->nprocs && i < STATS_TOP; i++) {
+	for (size_t i = 0; ok && i < st->nprocs && i < STATS_TOP; i++) {
 		json_t *p = json_object();
 		bool lossy = false;
 
-		json_object_set_new(p, "process_name",
-				    render_json_string(st->procs[i].comm, st->procs[i].comm_len, &lossy));
-		json_object_set_new(p, "pid", json_integer(st->procs[i].pid));
-		json_object_set_new(p, "event_count", json_integer((json_int_t)st->procs[i].count));
-		json_array_append_new(a, p);
+		ok = p && put(p, "process_name", render_json_string(st->procs[i].comm, st->procs[i].comm_len, &lossy));
+		ok = ok && put(p, "pid", json_integer(st->procs[i].pid));
+		ok = ok && put(p, "event_count", json_integer((json_int_t)st->procs[i].count));
+		if (!ok)
+			json_decref(p);
+		else
+			ok = push(a, p);
+	}
+	if (!ok) {
+		json_decref(a);
+		return NULL;
 	}
 	return a;
 }
 
 struct agg_ctx {
 	json_t *a;
+	bool ok;
 };
 
 static void agg_one(void *ud, const char *msg, size_t len, uint64_t count)
 {
 	struct agg_ctx *c = ud;
-	json_t *o = json_object();
+	json_t *o = c->ok ? json_object() : NULL;
 	bool lossy = false;
 
-	json_object_set_new(o, "message", render_json_string(msg, len, &lossy));
-	json_object_set_new(o, "count", json_integer((json_int_t)count));
-	json_array_append_new(c->a, o);
+	c->ok = o && put(o, "message", render_json_string(msg, len, &lossy));
+	c->ok = c->ok && put(o, "count", json_integer((json_int_t)count));
+	if (!c->ok)
+		json_decref(o);
+	else
+		c->ok = push(c->a, o);
 }
 
 json_t *stats_json(const struct trace_stats *cst, double duration_s, const struct scan_stats *ss)
@@ -391,39 +429,51 @@ json_t *stats_json(const struct trace_stats *cst, double duration_s, const struc
 		      (st->l->max_events >= 0 &&
 		       (st->have_kernel_streamed ? st->kernel_streamed : streamed) >= (uint64_t)st->l->max_events &&
 		       total > streamed + st->filtered);
+	bool ok = o && probes && !st->err;
 
-	if (!o || !probes) {
-		json_decref(o);
-		json_decref(probes);
-		return NULL;
-	}
-	json_object_set_new(o, "total_events", json_integer((json_int_t)total));
-	json_object_set_new(o, "events_per_second", json_real(duration_s > 0 ? (double)total / duration_s : 0.0));
-	json_object_set_new(o, "streamed_events", json_integer((json_int_t)streamed));
-	json_object_set_new(o, "lost_events", json_integer((json_int_t)st->lost));
-	json_object_set_new(o, "capped", json_boolean(capped));
-	json_object_set_new(o, "filtered_events", json_integer((json_int_t)st->filtered));
-	json_object_set_new(o, "malformed_lines", json_integer(ss ? (json_int_t)ss->malformed : 0));
-	json_object_set_new(o, "totals_from_kernel", json_boolean(st->have_hits));
-	json_object_set_new(o, "top_processes", top_json(st));
-	for (int i = 0; i < st->l->nprobes; i++) {
+	ok = ok && put(o, "total_events", json_integer((json_int_t)total));
+	ok = ok && put(o, "events_per_second", json_real(duration_s > 0 ? (double)total / duration_s : 0.0));
+	ok = ok && put(o, "streamed_events", json_integer((json_int_t)streamed));
+	ok = ok && put(o, "lost_events", json_integer((json_int_t)st->lost));
+	ok = ok && put(o, "capped", json_boolean(capped));
+	ok = ok && put(o, "filtered_events", json_integer((json_int_t)st->filtered));
+	ok = ok && put(o, "malformed_lines", json_integer(ss ? (json_int_t)ss->malformed : 0));
+	ok = ok && put(o, "totals_from_kernel", json_boolean(st->have_hits));
+	ok = ok && put(o, "top_processes", top_json(st));
+	for (int i = 0; ok && i < st->l->nprobes; i++) {
 		json_t *p = json_object();
 
-		json_object_set_new(p, "function", json_string(st->l->probes[i].function));
-		json_object_set_new(p, "target", json_string(st->l->probes[i].target));
-		json_object_set_new(p, "total_events",
-				    json_integer((json_int_t)(st->have_hits ? st->hits[i] : st->streamed[i])));
-		json_object_set_new(p, "streamed_events", json_integer((json_int_t)st->streamed[i]));
-		json_array_append_new(probes, p);
+		ok = p && put(p, "function", json_string(st->l->probes[i].function));
+		ok = ok && put(p, "target", json_string(st->l->probes[i].target));
+		ok = ok &&
+		     put(p, "total_events", json_integer((json_int_t)(st->have_hits ? st->hits[i] : st->streamed[i])));
+		ok = ok && put(p, "streamed_events", json_integer((json_int_t)st->streamed[i]));
+		if (!ok)
+			json_decref(p);
+		else
+			ok = push(probes, p);
 	}
-	json_object_set_new(o, "probes", probes);
-	if (st->lat_seen)
-		json_object_set_new(o, "latency", latency_json(st));
-	if (st->l->aggregate) {
-		struct agg_ctx c = { json_array() };
+	ok = ok && put(o, "probes", json_incref(probes));
+	if (ok && st->lat_seen)
+		ok = put(o, "latency", latency_json(st));
+	if (ok && st->l->aggregate) {
+		struct agg_ctx c = { json_array(), true };
 
-		stats_each_message(st, agg_one, &c);
-		json_object_set_new(o, "aggregates", c.a);
+		c.ok = c.a != NULL;
+		if (c.ok && stats_each_message(st, agg_one, &c) < 0)
+			c.ok = false;
+		if (c.ok) {
+			ok = put(o, "aggregates", c.a);
+		} else {
+			json_decref(c.a);
+			ok = false;
+		}
+	}
+	json_decref(probes);
+	if (!ok) {
+		json_decref(o);
+		errno = ENOMEM;
+		return NULL;
 	}
 	return o;
 }

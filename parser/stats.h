@@ -37,8 +37,10 @@ void stats_over_cap(struct trace_stats *st);
 /* An event the -f filter dropped. */
 void stats_filtered(struct trace_stats *st);
 
-/* A map from bpftrace's exit dump (scan_callbacks.on_map). */
-void stats_map(struct trace_stats *st, const char *name, json_t *value);
+/* A map from bpftrace's exit dump (scan_callbacks.on_map). Returns 0, or
+ * -ENOMEM when @__procs could not be kept: stats_json() then fails too, so
+ * a partial process list never passes for the whole one. */
+int stats_map(struct trace_stats *st, const char *name, json_t *value);
 
 /* Lost events reported by bpftrace. */
 void stats_lost(struct trace_stats *st, uint64_t n);
@@ -52,11 +54,14 @@ uint64_t stats_streamed(const struct trace_stats *st);
 /* The protocol's statistics object (see README): total_events,
  * events_per_second over duration_s, streamed_events, lost_events, capped,
  * filtered_events, malformed_lines, top_processes, probes, latency (when the
- * probes have latency), aggregates (with -A). New reference or NULL. */
+ * probes have latency), aggregates (with -A). New reference, or NULL
+ * (errno ENOMEM) when memory ran out here or in stats_map(): never an
+ * object with a member missing. */
 json_t *stats_json(const struct trace_stats *st, double duration_s, const struct scan_stats *ss);
 
-/* -A's counts, most frequent first: calls fn(msg, len, count) for each. */
-void stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
-			void *ud);
+/* -A's counts, most frequent first: calls fn(msg, len, count) for each.
+ * Returns 0, or -ENOMEM (fn was not called). */
+int stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
+		       void *ud);
 
 #endif /* DIAG_STATS_H */
