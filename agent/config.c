@@ -885,6 +885,9 @@ static int compile_patterns(struct loader *l)
 		c->command_re[i] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
 		if (c->command_re[i])
 			continue;
+		/* pcre2_compile() reports a failed allocation as a compile error */
+		if (code == PCRE2_ERROR_HEAP_FAILED)
+			return fail_nomem(l->err);
 		if (l->pat_env)
 			snprintf(where, sizeof(where), "DIAGAGENT_COMMAND_ALLOW (line %d)", l->pat_line[i]);
 		else
@@ -1113,30 +1116,40 @@ cleanup:
 	return rc;
 }
 
-bool config_command_allowed(const struct config *c, const char *command)
+int config_command_match(const struct config *c, const char *command)
 {
 	pcre2_match_context *mc = NULL;
-	bool ok = false;
+	int ok = 0;
 
 	if (!c->allow_commands || !c->command_re || !command)
-		return false;
+		return 0;
 	mc = pcre2_match_context_create(NULL);
 	if (!mc)
-		return false;
+		return -ENOMEM;
 	pcre2_set_match_limit(mc, MATCH_LIMIT);
-	for (int i = 0; i < c->ncommand_allow && !ok; i++) {
+	for (int i = 0; i < c->ncommand_allow && ok == 0; i++) {
 		pcre2_code *re = c->command_re[i];
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 		int rc;
 
-		if (!md)
+		if (!md) {
+			ok = -ENOMEM;
 			break;
+		}
 		rc = pcre2_match(re, (PCRE2_SPTR)command, strlen(command), 0, 0, md, mc);
-		ok = rc >= 0;
+		if (rc >= 0)
+			ok = 1;
+		else if (rc == PCRE2_ERROR_NOMEMORY)
+			ok = -ENOMEM;
 		pcre2_match_data_free(md);
 	}
 	pcre2_match_context_free(mc);
 	return ok;
+}
+
+bool config_command_allowed(const struct config *c, const char *command)
+{
+	return config_command_match(c, command) == 1;
 }
 
 /* ---- printing ---------------------------------------------------------------------- */

@@ -119,6 +119,10 @@ int config_check_files(const struct config *c, struct config_error *err);
  * no match. Safe to call from several threads on one loaded c. */
 bool config_command_allowed(const struct config *c, const char *command);
 
+/* The same with out of memory told apart: 1 allowed, 0 not, -ENOMEM when
+ * the match could not be run (config_command_allowed() then says no). */
+int config_command_match(const struct config *c, const char *command);
+
 /* Print the effective configuration in agent.conf's own format, every key
  * (defaults included, unset optional keys as comments), so the output loads
  * again. The token itself is never printed (token_file is). */

@@ -212,6 +212,10 @@ static int compile_regex(struct tracejob *j, const char *re, char *err, size_t s
 
 	j->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off,
 			      NULL);
+	if (!j->re && code == PCRE2_ERROR_HEAP_FAILED) {
+		snprintf(err, size, "out of memory compiling the -f regex");
+		return -ENOMEM;
+	}
 	if (!j->re) {
 		PCRE2_UCHAR msg[160];
 

@@ -147,7 +147,8 @@ static int compile_re(struct loader *l, const char *src, pcre2_code **out)
 			     PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
 	if (*out)
 		return 0;
-	if (code == PCRE2_ERROR_NOMEMORY)
+	/* pcre2_compile() reports a failed allocation as a compile error */
+	if (code == PCRE2_ERROR_HEAP_FAILED || code == PCRE2_ERROR_NOMEMORY)
 		return -ENOMEM;
 	pcre2_get_error_message(code, msg, sizeof(msg));
 	return fail(l, "patterns are PCRE2, matched without case", "bad pattern at offset %zu: %s", (size_t)off,
