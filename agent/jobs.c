@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/jsontext.h"
 #include "agent/units.h"
 #include "tracespec/strbuf.h"
 #include "tracespec/preset.h"
@@ -47,21 +48,34 @@ static int reject(struct job_req *j, const char *fmt, ...)
 	if (j->error)
 		return -EINVAL;
 	va_start(ap, fmt);
-	if (vasprintf(&j->error, fmt, ap) < 0)
+	if (vasprintf(&j->error, fmt, ap) < 0) {
+		/* a job whose rejection cannot be written must not pass as accepted */
 		j->error = NULL;
+		j->nomem = true;
+	}
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* Note a failed allocation of p: the job is then dropped as out of memory. */
+static void need(struct job_req *j, const void *p)
+{
+	if (!p)
+		j->nomem = true;
 }
 
 /* A stable id: FNV-1a over the kind and the canonical JSON text. */
 static char *derived_id(enum job_kind kind, const json_t *job)
 {
-	char *text = json_dumps(job, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY), *id = NULL;
+	char *text = jsontext_dump(job, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY), *id = NULL;
 	uint64_t h = 0xcbf29ce484222325ULL;
 
+	/* without the text every job of a kind would get the same id */
+	if (!text)
+		return NULL;
 	for (const char *p = kind_names[kind]; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	for (const char *p = text ? text : ""; *p; p++)
+	for (const char *p = text; *p; p++)
 		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
 	free(text);
 	if (asprintf(&id, "job-%016" PRIx64, h) < 0)
@@ -140,6 +154,7 @@ static void decode_command(struct job_req *j, const json_t *job, const struct co
 {
 	const char *cmd;
 	long long timeout;
+	int rc;
 	int def = JOBS_DEFAULT_TIMEOUT < cfg->max_command_timeout ? JOBS_DEFAULT_TIMEOUT : cfg->max_command_timeout;
 
 	if (take_str(j, job, "command", true, &cmd) < 0)
@@ -152,9 +167,16 @@ static void decode_command(struct job_req *j, const json_t *job, const struct co
 		return;
 	j->timeout = (int)timeout;
 	j->command = strdup(cmd);
-	if (!cfg->allow_commands)
+	need(j, j->command);
+	if (!cfg->allow_commands) {
 		reject(j, "shell commands are disabled on this agent (allow_commands = false in agent.conf)");
-	else if (!config_command_allowed(cfg, cmd))
+		return;
+	}
+	/* out of memory is no verdict: the job is not rejected for it */
+	rc = config_command_match(cfg, cmd);
+	if (rc < 0)
+		j->nomem = true;
+	else if (rc == 0)
 		reject(j, "command not allowed: no command_allow pattern in agent.conf matches the whole command");
 }
 
@@ -199,7 +221,10 @@ static void decode_diagnostic(struct job_req *j, const json_t *job, const struct
 
 		for (int i = 0; i < preset_count(); i++)
 			strbuf_addf(&sb, "%s%s", i ? ", " : "", preset_name(i));
-		reject(j, "no preset '%.64s': one of %s", preset, strbuf_str(&sb));
+		if (sb.err)
+			j->nomem = true;
+		else
+			reject(j, "no preset '%.64s': one of %s", preset, strbuf_str(&sb));
 		strbuf_release(&sb);
 		return;
 	}
@@ -246,9 +271,11 @@ static void decode_diagnostic(struct job_req *j, const json_t *job, const struct
 	j->diag.duration = (int)dur;
 	j->diag.pid = (long)(pid > 0 ? pid : fpid);
 	j->preset = strdup(preset);
+	need(j, j->preset);
 	if (cgroup) {
 		j->cgroup = strdup(cgroup);
 		j->diag.cgroup = j->cgroup;
+		need(j, j->cgroup);
 	}
 }
 
@@ -269,6 +296,7 @@ static void decode_suggestion(struct job_req *j, const json_t *job)
 		return;
 	j->max = (int)max;
 	j->query = strdup(query);
+	need(j, j->query);
 }
 
 /* ---- traces ----------------------------------------------------------------- */
@@ -336,6 +364,7 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 		 * usdt "provider:probe" or "probe" */
 		if (colon) {
 			category = strndup(target, (size_t)(colon - target));
+			need(j, category);
 			event = colon + 1;
 		} else if (probe_types[ti].type == SPEC_TRACEPOINT) {
 			const char *c;
@@ -347,8 +376,11 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 				return NULL;
 			}
 			category = strdup(c);
+			need(j, category);
 		}
 	}
+	if (j->nomem)
+		return NULL;
 	b = spec_builder_new(probe_types[ti].type, library, event);
 	if (category)
 		b = spec_builder_category(b, category);
@@ -372,7 +404,9 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 	}
 	s = spec_builder_build(b, &err);
 	free(category);
-	if (!s)
+	if (!s && errno == ENOMEM)
+		j->nomem = true;
+	else if (!s)
 		reject_spec(j, "target/filter/format/arguments", &err);
 	return s;
 }
@@ -417,10 +451,14 @@ static void take_filters(struct job_req *j, const json_t *job, const struct conf
 	j->opts.uid = uid;
 	j->opts.duration = (int)dur;
 	j->opts.max_events = maxev;
-	if (process)
+	if (process) {
 		j->opts.name = strdup(process);
-	if (cgroup)
+		need(j, j->opts.name);
+	}
+	if (cgroup) {
 		j->opts.cgroup = strdup(cgroup);
+		need(j, j->opts.cgroup);
+	}
 }
 
 static void decode_trace(struct job_req *j, const json_t *job, const struct config *cfg)
@@ -446,8 +484,10 @@ static void decode_trace(struct job_req *j, const json_t *job, const struct conf
 	if (text) {
 		int rc = spec_parse(text, &j->spec, &err);
 
-		if (rc == -ENOMEM)
+		if (rc == -ENOMEM) {
+			j->nomem = true; /* not a bad spec: no job at all */
 			return;
+		}
 		if (rc < 0) {
 			reject_spec(j, "spec", &err);
 			return;
@@ -462,6 +502,7 @@ static void decode_trace(struct job_req *j, const json_t *job, const struct conf
 	}
 	if (spec_print(j->spec, &sb) == 0)
 		j->spec_text = strbuf_detach(&sb, NULL);
+	need(j, j->spec_text);
 	strbuf_release(&sb);
 }
 
@@ -480,25 +521,27 @@ struct job_req *jobs_decode_one(enum job_kind kind, const json_t *job, const str
 		jobs_free(j);
 		return NULL;
 	}
-	if (j->error)
-		return j;
-	if (!json_is_object(job)) {
+	if (!j->error && !json_is_object(job))
 		reject(j, "a job must be a JSON object");
-		return j;
+	if (!j->error && !j->nomem) {
+		switch (kind) {
+		case JOB_COMMAND:
+			decode_command(j, job, cfg);
+			break;
+		case JOB_TRACE:
+			decode_trace(j, job, cfg);
+			break;
+		case JOB_SUGGESTION:
+			decode_suggestion(j, job);
+			break;
+		case JOB_DIAGNOSTIC:
+			decode_diagnostic(j, job, cfg);
+			break;
+		}
 	}
-	switch (kind) {
-	case JOB_COMMAND:
-		decode_command(j, job, cfg);
-		break;
-	case JOB_TRACE:
-		decode_trace(j, job, cfg);
-		break;
-	case JOB_SUGGESTION:
-		decode_suggestion(j, job);
-		break;
-	case JOB_DIAGNOSTIC:
-		decode_diagnostic(j, job, cfg);
-		break;
+	if (j->nomem) {
+		jobs_free(j);
+		return NULL;
 	}
 	return j;
 }
@@ -530,8 +573,15 @@ int jobs_decode(const json_t *batch, const struct config *cfg, void (*on_job)(vo
 		{
 			struct job_req *j = jobs_decode_one((enum job_kind)k, v, cfg);
 
-			if (j)
-				on_job(ud, j);
+			/* a job dropped here would be lost without a word */
+			if (!j) {
+				snprintf(err, size,
+					 "out of memory decoding job %zu of '%s'; the rest of the batch "
+					 "was not read",
+					 i + 1, list_names[k]);
+				return -ENOMEM;
+			}
+			on_job(ud, j);
 		}
 	}
 	list = json_object_get(batch, "cancel");

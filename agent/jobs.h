@@ -48,6 +48,7 @@ struct job_req {
 	char *preset;
 	struct diag_opts diag; /* diag.cgroup points into cgroup */
 	char *cgroup;
+	bool nomem; /* the decoder's own: memory ran out (the job is then never handed out) */
 };
 
 /* "command", "trace", "suggestion", "diagnostic": the result kind. */
@@ -62,7 +63,9 @@ struct job_req *jobs_decode_one(enum job_kind kind, const json_t *job, const str
  * ebpf_programs, suggestions, diagnostics (ownership passes to on_job),
  * then on_cancel for each id to cancel. Returns 0, or -EINVAL with err
  * filled when the batch is not an object; a list that is not an array is
- * skipped with a warning in err (the call still returns 0). */
+ * skipped with a warning in err (the call still returns 0). Out of memory
+ * stops the decoding with -ENOMEM and err filled: the jobs passed to on_job
+ * until then are the caller's, the rest were not read. */
 int jobs_decode(const json_t *batch, const struct config *cfg, void (*on_job)(void *ud, struct job_req *job),
 		void (*on_cancel)(void *ud, const char *id), void *ud, char *err, size_t size);
 

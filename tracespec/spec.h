@@ -144,7 +144,8 @@ struct spec_builder *spec_builder_format(struct spec_builder *b, const char *for
 struct spec_builder *spec_builder_value(struct spec_builder *b, const char *expr);
 
 /* Check the whole spec (as spec_parse() would) and return it, or NULL with
- * err filled. Frees the builder either way. */
+ * err filled and errno set (ENOMEM when out of memory, EINVAL for a bad
+ * field). Frees the builder either way. */
 struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error *err);
 
 #endif /* DIAG_SPEC_H */

@@ -134,6 +134,7 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 	specerr_clear(err);
 	if (b == &oom_builder) {
 		specerr_set(err, -1, NULL, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	if (b->rc == 0 && b->s->format) {
@@ -165,6 +166,8 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 		*err = b->err;
 		err->col = -1; /* a builder has no text to point into */
 	}
+	if (b->rc < 0)
+		errno = -b->rc;
 	spec_free(b->s);
 	free(b);
 	return s;

@@ -1,0 +1,19 @@
+/* jsontext.h - a jansson tree to JSON text, with every failure seen.
+ *
+ * jansson 2.14's json_dumps() can return text with an object key missing
+ * when memory runs out: dump.c ignores the result of writing a key. The
+ * text here is written through a buffer whose first failure sticks, so a
+ * failure anywhere gives NULL, never a cut document.
+ */
+#ifndef DIAG_JSONTEXT_H
+#define DIAG_JSONTEXT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* json_dumps(j, flags), checked. Returns the text (free() it), or NULL with
+ * errno ENOMEM (out of memory) or EINVAL (j cannot be written with flags). */
+char *jsontext_dump(const json_t *j, size_t flags);
+
+#endif /* DIAG_JSONTEXT_H */
