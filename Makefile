@@ -6,6 +6,8 @@
 #   make run        deps + build + host setup, then the main job (see README)
 #   make asan       the test suites under AddressSanitizer + UBSan
 #   make valgrind   the test suites under valgrind, leaks count as failures
+#   make torture    every allocation of the spec, scanner, config, job and
+#                   knowledge-base paths made to fail in turn (test/torture)
 #   make install    PREFIX=/usr/local DESTDIR=  (the binary, man page, agent.conf, unit,
 #                   copies of the knowledge base and the diagnose presets)
 #
@@ -50,8 +52,9 @@ UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 WORK_SRC  := $(wildcard test/workloads/*.c)
 WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
 LIBDIAG   := $(BUILD)/libdiag.a
+TORTURE   := $(BUILD)/test/test_torture
 
-.PHONY: all deps setup test check run asan valgrind bench fuzz install uninstall clean tests-bin
+.PHONY: all deps setup test check run asan valgrind torture bench fuzz install uninstall clean tests-bin
 
 all: $(BUILD)/diagagent
 
@@ -113,13 +116,25 @@ $(BUILD)/test/%: test/unit/%.c $(LIBDIAG)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBDIAG) $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# The torture test links the project's objects with every allocating call
+# wrapped (test/torture/torture.h), so each one can be made to fail in turn.
+TORTURE_WRAP := malloc calloc realloc free strdup strndup asprintf vasprintf getline getdelim __getdelim \
+	fopen fclose opendir fdopendir closedir pcre2_compile_8 pcre2_code_free_8 pcre2_match_data_create_8 \
+	pcre2_match_data_create_from_pattern_8 pcre2_match_data_free_8 pcre2_match_context_create_8 \
+	pcre2_match_context_free_8 json_loadb
+$(TORTURE): test/torture/test_torture.c test/torture/torture.c test/torture/torture.h $(LIBDIAG)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ test/torture/test_torture.c test/torture/torture.c $(LIBDIAG) \
+	  $(ALL_LDFLAGS) $(addprefix -Wl$(comma)--wrap=,$(TORTURE_WRAP)) $(PKG_LIBS) -lcmocka
+
 # Workloads are plain C with no project code: their behaviour must be exact.
 $(BUILD)/workloads/%: test/workloads/%.c test/workloads/gate.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
-tests-bin: $(BUILD)/diagagent $(UNIT_BIN) $(WORK_BIN)
+tests-bin: $(BUILD)/diagagent $(UNIT_BIN) $(TORTURE) $(WORK_BIN)
 
 deps:
 	$(Q)scripts/deps
@@ -149,13 +164,23 @@ asan: deps
 
 # Under valgrind these run ~50x slower with nothing new to show: the spec
 # suites repeat code the golden suite covers, the truth tests' storms are
-# millions of events. make asan runs them all.
+# millions of events. make asan runs them all. The torture test fails every
+# 4th allocation there (2 minutes for all of them; make torture and make asan
+# fail each one).
 VALGRIND_SKIP ?= spec_tracepy trace_truth
+VALGRIND_TORTURE_STRIDE ?= 4
 valgrind: deps
 	$(Q)scripts/deps valgrind
 	$(Q)$(MAKE) --no-print-directory BUILD=build/vg CFLAGS='-O0 -g' tests-bin
 	$(Q)scripts/setup-host
-	$(Q)BUILD=build/vg SKIP='$(VALGRIND_SKIP)' WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+	$(Q)BUILD=build/vg SKIP='$(VALGRIND_SKIP)' TORTURE_STRIDE=$(VALGRIND_TORTURE_STRIDE) WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+
+# Every allocation on the spec, scanner, config, job and knowledge-base paths
+# failed in turn, with a line of figures per path (make test runs it too).
+torture: deps
+	$(Q)$(MAKE) --no-print-directory $(TORTURE)
+	$(Q)scripts/setup-host
+	$(Q)ROOT=$(CURDIR) $(TORTURE)
 
 # Figures as ratios against references run in the same invocation; never a failing test.
 bench: deps
