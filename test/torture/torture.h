@@ -17,6 +17,11 @@
  * path's error (-ENOMEM unless the path says otherwise) or, when the failure
  * was recovered from, exactly the baseline's result; nothing it allocated is
  * left. Each problem is printed with the failed allocation's call stack.
+ *
+ * Not counted: what the C library, libbpf (the kernel's BTF, loaded once
+ * before the counted runs) and libcurl allocate inside themselves. fopen
+ * and opendir count because each allocates, and a FILE or DIR left open
+ * on an error path shows as a leak like memory does.
  */
 #ifndef DIAG_TORTURE_H
 #define DIAG_TORTURE_H
