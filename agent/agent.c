@@ -163,10 +163,12 @@ static bool finished(struct agent *a, int64_t now)
 
 static int loop_timeout(struct agent *a, int64_t now)
 {
-	int t = agent_sync_timeout(a, now), p = procman_timeout_ms(a->pm);
+	int t = agent_sync_timeout(a, now), p = procman_timeout_ms(a->pm), s = agent_spool_timeout(a);
 
 	if (p >= 0 && (t < 0 || p < t))
 		t = p;
+	if (s >= 0 && (t < 0 || s < t))
+		t = s;
 	if (a->stopping) {
 		int64_t left = a->stop_at_ms - now;
 
@@ -213,6 +215,7 @@ static void loop(struct agent *a, int sfd, const char *path)
 			maybe_trim(a, &idle);
 		if (!a->stopping)
 			agent_start_jobs(a);
+		agent_spool_tick(a);
 		agent_sync(a, now);
 		if (finished(a, now))
 			break;
@@ -291,14 +294,16 @@ int agent_run(const struct agent_opts *o)
 	a.caps_json = caps_to_json(&a.caps);
 	log_info("diagagent %s: agent '%s' polling %s every %d s; spool %s; %zu results waiting", DIAG_VERSION,
 		 a.cfg.agent_id, a.cfg.server_url, a.poll_interval, a.cfg.spool_dir, outbox_count(a.ob));
+	agent_spool_check(&a); /* a spool_dir that cannot be written is said at once */
 	agent_recover(&a);
 	agent_schedule_start(&a);
 	loop(&a, sfd, path);
 	if (a.nrunning)
 		log_warn("%d jobs did not stop in time; killed", a.nrunning);
 	procman_kill_all(a.pm);
-	if (outbox_count(a.ob))
-		log_info("%zu results stay in the outbox for the next start", outbox_count(a.ob));
+	agent_spool_close(&a);
+	if (outbox_count(a.ob) > outbox_memory(a.ob))
+		log_info("%zu results stay in the outbox for the next start", outbox_count(a.ob) - outbox_memory(a.ob));
 	rc = a.once && a.once_failed ? CLI_FAIL : CLI_OK;
 	log_info("stopped");
 out:

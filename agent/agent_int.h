@@ -34,6 +34,14 @@ struct job {
 	struct job *next;
 };
 
+/* spool_dir as last logged (agent_spool.c). */
+struct spool_watch {
+	int err;	  /* 0, or the write error logged */
+	int64_t since_ms; /* procman_now_ms() when it started */
+	size_t results;	  /* results and job states kept in memory, written since */
+	size_t states;
+};
+
 /* When each kind of request may go next, and how it has been failing. */
 struct sched {
 	int64_t next_ms;  /* procman_now_ms() clock */
@@ -59,6 +67,7 @@ struct agent {
 	size_t upload_max;	       /* results per POST now: results_batch, halved
 	                                while the server refuses a batch's content */
 	unsigned long long hb_dropped; /* outbox_dropped sent in the heartbeat in flight */
+	struct spool_watch spool;
 	bool once;
 	bool polled;	  /* --once: the poll has been answered */
 	bool once_failed; /* --once: a poll or an upload failed */
@@ -77,6 +86,14 @@ void agent_recover(struct agent *a);
 void agent_free_jobs(struct agent *a);
 void agent_store(struct agent *a, const char *id, json_t *result);
 int agent_stop_slack_ms(const struct agent *a); /* extra time running jobs need to stop */
+
+/* agent_spool.c: spool_dir that cannot be written */
+void agent_spool_check(struct agent *a);	/* log a change of state */
+void agent_spool_tick(struct agent *a);		/* retries that are due, then check */
+int agent_spool_timeout(const struct agent *a); /* ms to the next retry, -1: none */
+/* "cannot write 'DIR': why" in buf, or NULL when spool_dir can be written. */
+const char *agent_spool_error(const struct agent *a, char *buf, size_t size);
+void agent_spool_close(struct agent *a); /* at exit: a last try; say what is lost */
 
 /* agent_sync.c */
 void agent_sync(struct agent *a, int64_t now); /* start what is due */

@@ -11,7 +11,9 @@
 #include "agent/suggestjob.h"
 #include "tracespec/ktypes.h"
 
-/* A result goes to the outbox, then the ledger says the job is done. */
+/* A result goes to the outbox, then the ledger says the job is done. While
+ * spool_dir cannot be written, both keep it in memory (agent_spool.c says
+ * so once); only a result that cannot be kept at all is logged here. */
 void agent_store(struct agent *a, const char *id, json_t *result)
 {
 	char err[256];
@@ -23,8 +25,8 @@ void agent_store(struct agent *a, const char *id, json_t *result)
 	json_object_set_new(result, "id", json_string(id));
 	if (outbox_put(a->ob, result, err, sizeof(err)) < 0)
 		log_error("job %s: result lost: %s", id, err);
-	if (ledger_set(a->lg, id, LEDGER_DONE, json_string_value(json_object_get(result, "kind")), NULL, 0) < 0)
-		log_error("job %s: cannot record it as done in the ledger", id);
+	if (ledger_set(a->lg, id, LEDGER_DONE, json_string_value(json_object_get(result, "kind")), NULL, 0) == -ENOMEM)
+		log_error("job %s: cannot record it as done in the ledger: out of memory", id);
 	/* Upload now unless the server is failing (then the backoff decides). */
 	if (!a->sched[CTL_RESULTS].failures)
 		a->sched[CTL_RESULTS].next_ms = 0;
@@ -108,9 +110,11 @@ void agent_accept(void *ud, struct job_req *req)
 		jobs_free(req);
 		return;
 	}
+	/* A ledger that cannot write keeps the id in memory: the job still runs
+	 * (a full disk is when a diagnosis is wanted most). */
 	j = calloc(1, sizeof(*j));
-	if (!j || ledger_set(a->lg, req->id, LEDGER_QUEUED, jobs_kind_name(req->kind), req->json, 0) < 0) {
-		reject(a, req, "failed", !j ? "out of memory" : "cannot record the job in the ledger (spool_dir)");
+	if (!j || ledger_set(a->lg, req->id, LEDGER_QUEUED, jobs_kind_name(req->kind), req->json, 0) == -ENOMEM) {
+		reject(a, req, "failed", "out of memory");
 		free(j);
 		jobs_free(req);
 		return;
@@ -270,9 +274,9 @@ void agent_start_jobs(struct agent *a)
 		if (j->state != JOB_QUEUED)
 			continue;
 		j->started_ns = result_now_ns();
-		if (ledger_set(a->lg, j->req->id, LEDGER_RUNNING, jobs_kind_name(j->req->kind), NULL, j->started_ns) <
-		    0) {
-			fail_start(a, j, "failed", "cannot record the job as running in the ledger (spool_dir)");
+		if (ledger_set(a->lg, j->req->id, LEDGER_RUNNING, jobs_kind_name(j->req->kind), NULL, j->started_ns) ==
+		    -ENOMEM) {
+			fail_start(a, j, "failed", "cannot record the job as running in the ledger: out of memory");
 			continue;
 		}
 		j->state = JOB_RUNNING;

@@ -51,6 +51,8 @@ static json_t *heartbeat_body(struct agent *a)
 	struct utsname u;
 	char host[256] = "";
 	json_t *running = json_array(), *b;
+	char spool_error[600];
+	const char *se = agent_spool_error(a, spool_error, sizeof(spool_error));
 
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
@@ -58,10 +60,11 @@ static json_t *heartbeat_body(struct agent *a)
 		if (j->state == JOB_RUNNING)
 			json_array_append_new(running, json_string(j->req->id));
 	a->hb_dropped = outbox_dropped(a->ob);
-	b = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o, s:I, s:I, s:I}", "agent_id", a->cfg.agent_id, "hostname", host,
-		      "version", DIAG_VERSION, "kernel", u.release, "capabilities", a->caps_json, "running_jobs",
-		      running, "queued_jobs", (json_int_t)a->nqueued, "outbox_pending", (json_int_t)outbox_count(a->ob),
-		      "outbox_dropped", (json_int_t)a->hb_dropped);
+	b = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o, s:I, s:I, s:I, s:I, s:s?}", "agent_id", a->cfg.agent_id,
+		      "hostname", host, "version", DIAG_VERSION, "kernel", u.release, "capabilities", a->caps_json,
+		      "running_jobs", running, "queued_jobs", (json_int_t)a->nqueued, "outbox_pending",
+		      (json_int_t)outbox_count(a->ob), "outbox_memory", (json_int_t)outbox_memory(a->ob),
+		      "outbox_dropped", (json_int_t)a->hb_dropped, "spool_error", se);
 	if (b)
 		result_set_time(b, "time", result_now_ns());
 	return b;

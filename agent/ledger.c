@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,9 @@ struct entry {
 	uint64_t order; /* when it was first recorded */
 	time_t updated;
 	int64_t started_ns;
-	json_t *job; /* only for entries loaded as QUEUED */
+	json_t *job;  /* only for QUEUED entries */
+	bool dirty;   /* the state is in memory only */
+	bool on_disk; /* a file holds this entry (in this or an older state) */
 };
 
 /* Open addressing, linear probing; slots hold entry pointers. */
@@ -28,7 +31,9 @@ struct ledger {
 	int dirfd;
 	struct entry **slots;
 	size_t nslots, count;
+	size_t ndirty;
 	uint64_t next_order;
+	struct spool_health health;
 };
 
 static const char *const state_names[] = { "none", "queued", "running", "done" };
@@ -100,7 +105,7 @@ static struct entry *lookup(const struct ledger *lg, const char *id)
 	return lg->nslots ? *find_slot(lg, id) : NULL;
 }
 
-static int save(struct ledger *lg, const struct entry *e, const json_t *job)
+static int save(struct ledger *lg, const struct entry *e)
 {
 	char name[32], *text;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "id", e->id, "kind", e->kind, "state",
@@ -110,8 +115,8 @@ static int save(struct ledger *lg, const struct entry *e, const json_t *job)
 
 	if (!o)
 		return -ENOMEM;
-	if (job)
-		json_object_set(o, "job", (json_t *)job);
+	if (e->state == LEDGER_QUEUED && e->job)
+		json_object_set(o, "job", e->job);
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!text)
@@ -160,6 +165,7 @@ static void load_file(struct ledger *lg, const char *name)
 	e->order = (uint64_t)order;
 	e->updated = (time_t)updated;
 	e->started_ns = started;
+	e->on_disk = true;
 	if (e->state == LEDGER_QUEUED)
 		e->job = json_incref(json_object_get(o, "job"));
 	if (lookup(lg, e->id) || insert(lg, e) < 0)
@@ -222,6 +228,10 @@ struct ledger *ledger_open(const char *dir, char *err, size_t size)
 		return NULL;
 	}
 	ledger_prune(lg, time(NULL));
+	/* A full or read-only directory still opens: states then wait in memory. */
+	rc = spool_probe(lg->dirfd);
+	if (rc < 0)
+		spool_failed(&lg->health, rc);
 	return lg;
 }
 
@@ -244,14 +254,38 @@ enum ledger_state ledger_state(const struct ledger *lg, const char *id)
 	return e ? e->state : LEDGER_NONE;
 }
 
+static void set_dirty(struct ledger *lg, struct entry *e, bool dirty)
+{
+	if (e->dirty != dirty)
+		lg->ndirty += dirty ? 1 : (size_t)-1;
+	e->dirty = dirty;
+}
+
+/* Write e; on failure, remove its older file where the filesystem lets us. */
+static int write_entry(struct ledger *lg, struct entry *e)
+{
+	char name[32];
+	int rc = save(lg, e);
+
+	if (rc == 0) {
+		set_dirty(lg, e, false);
+		e->on_disk = true;
+		return 0;
+	}
+	file_name(e->id, name, sizeof(name));
+	if (e->on_disk && spool_remove(lg->dirfd, name) == 0)
+		e->on_disk = false;
+	return rc;
+}
+
 int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const char *kind, const json_t *job,
 	       int64_t started_ns)
 {
 	struct entry *e = lookup(lg, id);
-	bool fresh = !e;
+	char name[32];
 	int rc;
 
-	if (fresh) {
+	if (!e) {
 		if (lg->count >= LEDGER_MAX_ENTRIES)
 			ledger_prune(lg, time(NULL) + LEDGER_KEEP_S); /* every done entry may go */
 		e = calloc(1, sizeof(*e));
@@ -260,6 +294,11 @@ int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const
 			return -ENOMEM;
 		}
 		e->order = lg->next_order;
+		rc = insert(lg, e);
+		if (rc < 0) {
+			entry_free(e);
+			return rc;
+		}
 	}
 	snprintf(e->kind, sizeof(e->kind), "%s", kind);
 	e->state = state;
@@ -267,15 +306,63 @@ int ledger_set(struct ledger *lg, const char *id, enum ledger_state state, const
 	if (started_ns)
 		e->started_ns = started_ns;
 	json_decref(e->job);
-	e->job = NULL;
-	rc = save(lg, e, state == LEDGER_QUEUED ? job : NULL);
-	if (fresh) {
-		if (rc == 0)
-			rc = insert(lg, e);
-		if (rc < 0)
-			entry_free(e);
+	e->job = state == LEDGER_QUEUED && job ? json_incref((json_t *)job) : NULL;
+	set_dirty(lg, e, true);
+	if (lg->health.err) {
+		/* Not tried again before ledger_flush(); the older state must not outlive this one. */
+		file_name(e->id, name, sizeof(name));
+		if (e->on_disk && spool_remove(lg->dirfd, name) == 0)
+			e->on_disk = false;
+		return lg->health.err;
 	}
+	rc = write_entry(lg, e);
+	if (rc < 0)
+		spool_failed(&lg->health, rc);
 	return rc;
+}
+
+int ledger_flush(struct ledger *lg, size_t *written)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	if (written)
+		*written = 0;
+	if (!lg->health.err)
+		return 0;
+	for (size_t i = 0; i < lg->nslots && lg->ndirty; i++) {
+		if (!lg->slots[i] || !lg->slots[i]->dirty)
+			continue;
+		rc = write_entry(lg, lg->slots[i]);
+		if (rc < 0)
+			break;
+		n++;
+	}
+	if (written)
+		*written = n;
+	if (rc == 0 && !n)
+		rc = spool_probe(lg->dirfd);
+	if (rc < 0) {
+		spool_failed(&lg->health, rc);
+		return rc;
+	}
+	spool_recovered(&lg->health);
+	return 0;
+}
+
+size_t ledger_pending(const struct ledger *lg)
+{
+	return lg->ndirty;
+}
+
+int ledger_disk_error(const struct ledger *lg)
+{
+	return lg->health.err;
+}
+
+long ledger_retry_in(const struct ledger *lg)
+{
+	return spool_retry_in(&lg->health);
 }
 
 void ledger_prune(struct ledger *lg, time_t now)
@@ -296,8 +383,10 @@ void ledger_prune(struct ledger *lg, time_t now)
 		if (!e)
 			continue;
 		if (e->state == LEDGER_DONE && now - e->updated >= LEDGER_KEEP_S) {
+			/* A file that cannot go now goes at a later start. */
 			file_name(e->id, name, sizeof(name));
 			spool_remove(lg->dirfd, name);
+			set_dirty(lg, e, false);
 			entry_free(e);
 			continue;
 		}

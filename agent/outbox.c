@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +21,26 @@
 struct outbox_item {
 	uint64_t seq;
 	long long size;
+	char *text; /* the result while it is kept in memory only; NULL: on disk */
 };
 
-/* A queue in an array: items[head..head+count) in sequence order. */
+/* A queue in an array: items[head..head+count) in sequence order, on disk
+ * and in memory mixed (older ones on disk, as a rule). */
 struct outbox {
 	int dirfd;
 	struct outbox_item *items;
 	size_t head, count, cap;
 	long long bytes;
+	size_t nmem; /* items with text */
+	long long mem_bytes;
 	uint64_t next_seq;
 	unsigned long long dropped;
+	bool dropped_dirty; /* the dropped file is not up to date */
+	bool stale_files;   /* a file could not be removed: remove it once writable */
 	long max_results;
 	long long max_bytes;
+	long long max_memory;
+	struct spool_health health;
 };
 
 static void seq_name(uint64_t seq, char *buf, size_t size)
@@ -50,7 +59,7 @@ static int parse_seq(const char *name, uint64_t *seq)
 	return errno || end != name + 20 ? -EINVAL : 0;
 }
 
-static int push(struct outbox *ob, uint64_t seq, long long size)
+static int push(struct outbox *ob, uint64_t seq, long long size, char *text)
 {
 	if (ob->head + ob->count == ob->cap) {
 		if (ob->head > ob->cap / 2) {
@@ -66,8 +75,12 @@ static int push(struct outbox *ob, uint64_t seq, long long size)
 			ob->cap = ncap;
 		}
 	}
-	ob->items[ob->head + ob->count++] = (struct outbox_item){ seq, size };
+	ob->items[ob->head + ob->count++] = (struct outbox_item){ seq, size, text };
 	ob->bytes += size;
+	if (text) {
+		ob->nmem++;
+		ob->mem_bytes += size;
+	}
 	return 0;
 }
 
@@ -78,15 +91,44 @@ static int cmp_item(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void save_dropped(struct outbox *ob)
+static int write_dropped(struct outbox *ob)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%llu\n", ob->dropped);
-	int rc = ob->dropped ? spool_write(ob->dirfd, DROPPED_FILE, buf, (size_t)n) :
-			       spool_remove(ob->dirfd, DROPPED_FILE);
 
+	return ob->dropped ? spool_write(ob->dirfd, DROPPED_FILE, buf, (size_t)n) :
+			     spool_remove(ob->dirfd, DROPPED_FILE);
+}
+
+/* While the directory cannot be written, the count waits for outbox_flush(). */
+static void save_dropped(struct outbox *ob)
+{
+	int rc;
+
+	ob->dropped_dirty = true;
+	if (ob->health.err)
+		return;
+	rc = write_dropped(ob);
 	if (rc < 0)
-		log_warn("outbox: cannot record the dropped count: %s", strerror(-rc));
+		spool_failed(&ob->health, rc);
+	else
+		ob->dropped_dirty = false;
+}
+
+/* Remove a result's file; one that cannot be removed now is left for the
+ * next outbox_flush() (and the directory is taken as failing). */
+static void remove_file(struct outbox *ob, uint64_t seq)
+{
+	char name[32];
+	int rc;
+
+	seq_name(seq, name, sizeof(name));
+	rc = spool_remove(ob->dirfd, name);
+	if (rc < 0) {
+		ob->stale_files = true;
+		if (!ob->health.err)
+			spool_failed(&ob->health, rc);
+	}
 }
 
 static void load_dropped(struct outbox *ob)
@@ -126,7 +168,7 @@ static int scan_dir(struct outbox *ob)
 		if (parse_seq(e->d_name, &seq) < 0 || fstatat(ob->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		rc = push(ob, seq, (long long)st.st_size);
+		rc = push(ob, seq, (long long)st.st_size, NULL);
 		if (rc < 0)
 			break;
 		if (seq >= ob->next_seq)
@@ -174,6 +216,7 @@ struct outbox *outbox_open(const char *dir, long max_results, long long max_byte
 	}
 	ob->max_results = max_results;
 	ob->max_bytes = max_bytes;
+	ob->max_memory = OUTBOX_MAX_MEMORY;
 	ob->next_seq = 1;
 	ob->dirfd = spool_open_dir(dir, err, size);
 	if (ob->dirfd < 0) {
@@ -188,6 +231,10 @@ struct outbox *outbox_open(const char *dir, long max_results, long long max_byte
 	}
 	skip_rejected_seqs(ob);
 	load_dropped(ob);
+	/* A full or read-only directory still opens: results then wait in memory. */
+	rc = spool_probe(ob->dirfd);
+	if (rc < 0)
+		spool_failed(&ob->health, rc);
 	return ob;
 }
 
@@ -197,6 +244,8 @@ void outbox_free(struct outbox *ob)
 		return;
 	if (ob->dirfd >= 0)
 		close(ob->dirfd);
+	for (size_t i = 0; i < ob->count; i++)
+		free(ob->items[ob->head + i].text);
 	free(ob->items);
 	free(ob);
 }
@@ -207,6 +256,16 @@ void outbox_set_limits(struct outbox *ob, long max_results, long long max_bytes)
 	ob->max_bytes = max_bytes;
 }
 
+void outbox_set_memory_limit(struct outbox *ob, long long max_memory)
+{
+	ob->max_memory = max_memory;
+}
+
+long long outbox_memory_limit(const struct outbox *ob)
+{
+	return ob->max_bytes < ob->max_memory ? ob->max_bytes : ob->max_memory;
+}
+
 /* Forget item i, whose file the caller has removed or moved, and count it
  * as dropped (saved by the caller). The oldest goes in O(1). */
 static void forget_at(struct outbox *ob, size_t i)
@@ -214,6 +273,11 @@ static void forget_at(struct outbox *ob, size_t i)
 	struct outbox_item *it = &ob->items[ob->head + i];
 
 	ob->bytes -= it->size;
+	if (it->text) {
+		free(it->text);
+		ob->nmem--;
+		ob->mem_bytes -= it->size;
+	}
 	if (i == 0)
 		ob->head++;
 	else
@@ -222,14 +286,22 @@ static void forget_at(struct outbox *ob, size_t i)
 	ob->dropped++;
 }
 
-/* Remove item i's file and forget it. */
+/* Remove item i's file (if it has one) and forget it. */
 static void drop_at(struct outbox *ob, size_t i)
 {
-	char name[32];
-
-	seq_name(ob->items[ob->head + i].seq, name, sizeof(name));
-	spool_remove(ob->dirfd, name);
+	if (!ob->items[ob->head + i].text)
+		remove_file(ob, ob->items[ob->head + i].seq);
 	forget_at(ob, i);
+}
+
+/* The oldest result kept in memory (there is one: nmem > 0). */
+static size_t oldest_in_memory(const struct outbox *ob)
+{
+	size_t i = 0;
+
+	while (!ob->items[ob->head + i].text)
+		i++;
+	return i;
 }
 
 int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
@@ -237,7 +309,7 @@ int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
 	char name[32], *text = json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	size_t len;
 	unsigned long long before = ob->dropped;
-	int rc;
+	int rc = 0;
 
 	if (!text) {
 		snprintf(err, size, "cannot encode the result (out of memory)");
@@ -251,23 +323,130 @@ int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
 		return -E2BIG;
 	}
 	seq_name(ob->next_seq, name, sizeof(name));
-	rc = spool_write(ob->dirfd, name, text, len);
-	free(text);
-	if (rc == 0)
-		rc = push(ob, ob->next_seq, (long long)len);
+	if (!ob->health.err) {
+		rc = spool_write(ob->dirfd, name, text, len);
+		if (rc < 0) {
+			/* Renamed but not synced: the name may be there. */
+			if (spool_remove(ob->dirfd, name) < 0)
+				ob->stale_files = true;
+			spool_failed(&ob->health, rc);
+		}
+	}
+	if (ob->health.err && (long long)len > outbox_memory_limit(ob)) {
+		snprintf(err, size,
+			 "the result is %zu bytes, more than the outbox keeps in memory (%lld) while it cannot "
+			 "write to disk (%s)",
+			 len, outbox_memory_limit(ob), strerror(-ob->health.err));
+		free(text);
+		return -E2BIG;
+	}
+	if (!ob->health.err) {
+		free(text);
+		text = NULL;
+	}
+	rc = push(ob, ob->next_seq, (long long)len, text);
 	if (rc < 0) {
-		spool_remove(ob->dirfd, name);
-		snprintf(err, size, "cannot write the result to the outbox: %s", strerror(-rc));
+		free(text);
+		if (!ob->health.err)
+			spool_remove(ob->dirfd, name);
+		snprintf(err, size, "cannot keep the result in the outbox: %s", strerror(-rc));
 		return rc;
 	}
 	ob->next_seq++;
 	while (ob->count > 1 && ((long)ob->count > ob->max_results || ob->bytes > ob->max_bytes))
 		drop_at(ob, 0);
+	while (ob->nmem > 1 && ob->mem_bytes > outbox_memory_limit(ob))
+		drop_at(ob, oldest_in_memory(ob));
 	if (ob->dropped != before) {
-		log_warn("outbox: full (%zu results, %lld bytes): dropped the %llu oldest", ob->count, ob->bytes,
-			 ob->dropped - before);
+		log_warn("outbox: full (%zu results, %lld bytes%s): dropped the %llu oldest", ob->count, ob->bytes,
+			 ob->nmem ? ", some in memory" : "", ob->dropped - before);
 		save_dropped(ob);
 	}
+	return 0;
+}
+
+/* Results that went to disk while they were acknowledged or dropped, on a
+ * directory that would not let them go: any result file that is not in the
+ * queue. Items are in sequence order, so a binary search finds them. */
+static void remove_stale(struct outbox *ob)
+{
+	int fd = dup(ob->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	uint64_t seq;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	ob->stale_files = false;
+	while ((e = readdir(d))) {
+		size_t lo = 0, hi = ob->count;
+
+		if (parse_seq(e->d_name, &seq) < 0)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ob->items[ob->head + mid].seq < seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < ob->count && ob->items[ob->head + lo].seq == seq)
+			continue;
+		if (unlinkat(ob->dirfd, e->d_name, 0) < 0 && errno != ENOENT)
+			ob->stale_files = true;
+	}
+	closedir(d);
+}
+
+int outbox_flush(struct outbox *ob, size_t *written)
+{
+	size_t n = 0;
+	int rc = 0;
+	bool wrote = false;
+
+	if (written)
+		*written = 0;
+	if (!ob->health.err)
+		return 0;
+	for (size_t i = 0; i < ob->count && ob->nmem; i++) {
+		struct outbox_item *it = &ob->items[ob->head + i];
+		char name[32];
+
+		if (!it->text)
+			continue;
+		seq_name(it->seq, name, sizeof(name));
+		rc = spool_write(ob->dirfd, name, it->text, (size_t)it->size);
+		if (rc < 0)
+			break;
+		free(it->text);
+		it->text = NULL;
+		ob->nmem--;
+		ob->mem_bytes -= it->size;
+		n++;
+	}
+	if (written)
+		*written = n;
+	wrote = n > 0;
+	if (rc == 0 && ob->dropped_dirty) {
+		rc = write_dropped(ob);
+		wrote = true;
+		if (rc == 0)
+			ob->dropped_dirty = false;
+	}
+	if (rc == 0 && !wrote)
+		rc = spool_probe(ob->dirfd);
+	if (rc < 0) {
+		spool_failed(&ob->health, rc);
+		return rc;
+	}
+	if (ob->stale_files)
+		remove_stale(ob);
+	spool_recovered(&ob->health);
 	return 0;
 }
 
@@ -281,6 +460,26 @@ long long outbox_bytes(const struct outbox *ob)
 	return ob->bytes;
 }
 
+size_t outbox_memory(const struct outbox *ob)
+{
+	return ob->nmem;
+}
+
+long long outbox_memory_bytes(const struct outbox *ob)
+{
+	return ob->mem_bytes;
+}
+
+int outbox_disk_error(const struct outbox *ob)
+{
+	return ob->health.err;
+}
+
+long outbox_retry_in(const struct outbox *ob)
+{
+	return spool_retry_in(&ob->health);
+}
+
 unsigned long long outbox_dropped(const struct outbox *ob)
 {
 	return ob->dropped;
@@ -288,6 +487,8 @@ unsigned long long outbox_dropped(const struct outbox *ob)
 
 void outbox_reported(struct outbox *ob, unsigned long long n)
 {
+	if (!n)
+		return;
 	ob->dropped = n > ob->dropped ? 0 : ob->dropped - n;
 	save_dropped(ob);
 }
@@ -317,11 +518,16 @@ json_t *outbox_batch(struct outbox *ob, size_t max_n, long long max_bytes, uint6
 		if (*n > 0 && bytes + it->size > max_bytes)
 			break;
 		seq_name(it->seq, name, sizeof(name));
-		rc = spool_read(ob->dirfd, name, OUTBOX_MAX_RESULT, &data, &len);
-		if (rc == -ENOMEM)
-			goto fail;
-		r = rc == 0 ? json_loadb(data, len, JSON_ALLOW_NUL, &jerr) : NULL;
-		free(data);
+		if (it->text) {
+			rc = 0;
+			r = json_loadb(it->text, (size_t)it->size, JSON_ALLOW_NUL, &jerr);
+		} else {
+			rc = spool_read(ob->dirfd, name, OUTBOX_MAX_RESULT, &data, &len);
+			if (rc == -ENOMEM)
+				goto fail;
+			r = rc == 0 ? json_loadb(data, len, JSON_ALLOW_NUL, &jerr) : NULL;
+			free(data);
+		}
 		if (!r || !json_is_object(r)) {
 			log_warn("outbox: dropped unreadable result file %s: %s", name,
 				 rc < 0 ? strerror(-rc) :
@@ -358,16 +564,35 @@ void outbox_ack(struct outbox *ob, const uint64_t *seqs, size_t n)
 		while (k < n && seqs[k] < it.seq)
 			k++;
 		if (k < n && seqs[k] == it.seq) {
-			char name[32];
-
-			seq_name(it.seq, name, sizeof(name));
-			spool_remove(ob->dirfd, name);
+			if (it.text) {
+				free(it.text);
+				ob->nmem--;
+				ob->mem_bytes -= it.size;
+			} else {
+				remove_file(ob, it.seq);
+			}
 			ob->bytes -= it.size;
 			continue;
 		}
 		ob->items[ob->head + w++] = it;
 	}
 	ob->count = w;
+}
+
+/* Keep a result held in memory in rejected/ as a file, as if it had been
+ * moved there. */
+static int write_rejected(struct outbox *ob, const struct outbox_item *it)
+{
+	char name[32];
+	int fd, rc;
+
+	fd = openat(ob->dirfd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	seq_name(it->seq, name, sizeof(name));
+	rc = spool_write(fd, name, it->text, (size_t)it->size);
+	close(fd);
+	return rc;
 }
 
 int outbox_reject(struct outbox *ob, uint64_t seq)
@@ -384,10 +609,12 @@ int outbox_reject(struct outbox *ob, uint64_t seq)
 		snprintf(dest, sizeof(dest), REJECTED_DIR "/%s", name);
 		if (mkdirat(ob->dirfd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
 			rc = -errno;
-		if (rc == 0 && renameat(ob->dirfd, name, ob->dirfd, dest) < 0)
+		if (rc == 0 && it->text)
+			rc = write_rejected(ob, it);
+		else if (rc == 0 && renameat(ob->dirfd, name, ob->dirfd, dest) < 0)
 			rc = -errno;
-		if (rc < 0)
-			spool_remove(ob->dirfd, name);
+		if (rc < 0 && !it->text)
+			remove_file(ob, seq);
 		forget_at(ob, i);
 		save_dropped(ob);
 		return rc;

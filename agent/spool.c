@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int mkdir_parents(char *path)
@@ -156,4 +157,76 @@ int spool_remove(int dirfd, const char *name)
 	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+#define PROBE_FILE ".probe.tmp" /* a leftover is removed at open, like every .tmp */
+
+int spool_probe(int dirfd)
+{
+	int rc = spool_write(dirfd, PROBE_FILE, "x", 1);
+
+	if (rc == 0)
+		rc = spool_remove(dirfd, PROBE_FILE);
+	return rc;
+}
+
+const char *spool_hint(int err)
+{
+	switch (-err) {
+	case ENOSPC:
+		return "free space on the filesystem that holds spool_dir (df -h shows it)";
+	case EDQUOT:
+		return "raise the disk quota of the agent's user, or free space in spool_dir's filesystem";
+	case EROFS:
+		return "the filesystem is read-only (the kernel remounts it so after disk errors: see dmesg); "
+		       "remount it read-write (mount -o remount,rw)";
+	case EACCES:
+	case EPERM:
+		return "give the agent's user write permission on spool_dir (owner, mode 0700)";
+	case EIO:
+		return "the disk reports I/O errors: see dmesg";
+	case ENOENT:
+		return "the directory was removed: restart the agent to create it again";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files: raise the limit (LimitNOFILE)";
+	default:
+		return "check the filesystem that holds spool_dir (df -h, dmesg)";
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void spool_failed(struct spool_health *h, int err)
+{
+	int64_t now = now_ms();
+
+	if (!h->err) {
+		h->since_ms = now;
+		h->delay_ms = SPOOL_RETRY_MIN_MS;
+	}
+	h->err = err;
+	h->retry_ms = now + h->delay_ms;
+	h->delay_ms = h->delay_ms * 2 > SPOOL_RETRY_MAX_MS ? SPOOL_RETRY_MAX_MS : h->delay_ms * 2;
+}
+
+void spool_recovered(struct spool_health *h)
+{
+	*h = (struct spool_health){ 0 };
+}
+
+long spool_retry_in(const struct spool_health *h)
+{
+	int64_t left;
+
+	if (!h->err)
+		return -1;
+	left = h->retry_ms - now_ms();
+	return left > 0 ? (long)left : 0;
 }

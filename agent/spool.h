@@ -9,6 +9,7 @@
 #define DIAG_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Create path (and its parents) as 0700 directories when missing; tighten
  * an existing one to 0700. Returns an O_DIRECTORY fd (close() it), or a
@@ -26,5 +27,40 @@ int spool_read(int dirfd, const char *name, size_t max, char **data, size_t *len
 /* Remove name from dirfd; a missing file is not an error. Returns 0 or a
  * negative errno. */
 int spool_remove(int dirfd, const char *name);
+
+/* Write and remove a one-byte file in dirfd: can the directory take a
+ * new result now (not full, not read-only)? Returns 0 or a negative errno. */
+int spool_probe(int dirfd);
+
+/* A hint for a person at a write error (a negative errno) in the spool:
+ * free space, remount read-write, permissions, the kernel log. */
+const char *spool_hint(int err);
+
+/* ---- a directory that cannot be written ----------------------------------------
+ *
+ * The outbox and the ledger keep working in memory while their directory
+ * cannot be written (full, read-only, I/O errors) and try it again on a
+ * timer: SPOOL_RETRY_MIN_MS after the first failure, doubling up to
+ * SPOOL_RETRY_MAX_MS, on the CLOCK_MONOTONIC clock.
+ */
+#define SPOOL_RETRY_MIN_MS 1000
+#define SPOOL_RETRY_MAX_MS 10000
+
+struct spool_health {
+	int err;	  /* 0, or the negative errno of the last failed write */
+	int64_t since_ms; /* when it first failed */
+	int64_t retry_ms; /* when to try again */
+	int delay_ms;	  /* the wait after the next failure */
+};
+
+/* A write failed with err: remember it and when to try again. */
+void spool_failed(struct spool_health *h, int err);
+
+/* A write (or a retry) worked: the directory is fine again. */
+void spool_recovered(struct spool_health *h);
+
+/* Milliseconds until the next retry is due (0: now), or -1 while the
+ * directory is fine. */
+long spool_retry_in(const struct spool_health *h);
 
 #endif /* DIAG_SPOOL_H */

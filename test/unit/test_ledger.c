@@ -18,9 +18,12 @@
 
 #include "agent/ledger.h"
 #include "agent/log.h"
+#include "agent/spool.h"
+#include "test/unit/smallfs.h"
 
 static char tmpdir[64];
-static char lgdir[128];
+static char lgdir[192];
+static char spdir[128]; /* tmpdir/spool: a small tmpfs in the disk tests */
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -38,12 +41,21 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(lgdir, sizeof(lgdir), "%s/ledger", tmpdir);
+	snprintf(spdir, sizeof(spdir), "%s/spool", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
+	smallfs_umount(spdir);
 	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The disk tests: the ledger in spool/ledger, on a small tmpfs. */
+static void use_smallfs(void)
+{
+	smallfs_mount(spdir, 128 * 1024);
+	snprintf(lgdir, sizeof(lgdir), "%s/ledger", spdir);
 }
 
 static struct ledger *open_lg(void)
@@ -565,6 +577,173 @@ static void test_dir(void **state)
 	assert_non_null(strstr(err, "Not a directory"));
 }
 
+/* ---- a directory that cannot be written -------------------------------------------- */
+
+/* The state an entry's file holds, or "" when there is no file. */
+static const char *file_state(const char *id)
+{
+	static char state[16];
+	char path[256];
+	json_t *o;
+
+	entry_path(id, path, sizeof(path));
+	o = json_load_file(path, 0, NULL);
+	snprintf(state, sizeof(state), "%s", o ? json_string_value(json_object_get(o, "state")) : "");
+	json_decref(o);
+	return state;
+}
+
+/* A full disk: states are kept in memory and answered from there; an
+ * older state's file goes (a full disk lets it), so a restart meanwhile
+ * never sees a job queued or running that is done; when space returns,
+ * one flush writes them all. */
+static void test_disk_full(void **state)
+{
+	struct ledger *lg;
+	json_t *job = job_of("b");
+	struct seen s = { 0 };
+	size_t written = 99;
+	long in;
+
+	use_smallfs();
+	lg = open_lg();
+	assert_int_equal(ledger_disk_error(lg), 0);
+	assert_int_equal(ledger_retry_in(lg), -1);
+	set_ok(lg, "a", LEDGER_QUEUED, "command", NULL, 0);
+	set_ok(lg, "c", LEDGER_DONE, "command", NULL, 0);
+	assert_string_equal(file_state("a"), "queued");
+	smallfs_fill(spdir);
+
+	assert_int_equal(ledger_set(lg, "b", LEDGER_QUEUED, "command", job, 0), -ENOSPC);
+	assert_int_equal(ledger_disk_error(lg), -ENOSPC);
+	in = ledger_retry_in(lg);
+	if (in <= 0 || in > SPOOL_RETRY_MIN_MS)
+		fail_msg("retry in %ld ms, want 1..%d", in, SPOOL_RETRY_MIN_MS);
+	assert_int_equal(ledger_state(lg, "b"), LEDGER_QUEUED);
+	assert_string_equal(file_state("b"), "");
+	/* a's life goes on in memory; its queued file goes at once */
+	assert_int_equal(ledger_set(lg, "a", LEDGER_RUNNING, "command", NULL, 42), -ENOSPC);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_RUNNING);
+	assert_string_equal(file_state("a"), "");
+	assert_int_equal(ledger_set(lg, "a", LEDGER_DONE, "command", NULL, 0), -ENOSPC);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_DONE);
+	assert_int_equal(ledger_count(lg), 3);
+	assert_int_equal(ledger_pending(lg), 2);
+	assert_string_equal(file_state("c"), "done"); /* untouched */
+
+	/* a restart now: a is forgotten rather than run again or reported interrupted */
+	smallfs_fill(spdir); /* the page a's file gave back */
+	lg = reopen(lg);
+	assert_int_equal(ledger_disk_error(lg), -ENOSPC); /* found at open */
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_NONE);
+	assert_int_equal(ledger_state(lg, "c"), LEDGER_DONE);
+	assert_int_equal(ledger_set(lg, "a", LEDGER_DONE, "command", NULL, 42), -ENOSPC);
+	assert_int_equal(ledger_set(lg, "b", LEDGER_QUEUED, "command", job, 0), -ENOSPC);
+	assert_int_equal(ledger_pending(lg), 2);
+
+	/* still full: the flush fails, the next waits longer */
+	assert_int_equal(ledger_flush(lg, &written), -ENOSPC);
+	assert_int_equal(written, 0);
+	in = ledger_retry_in(lg);
+	if (in <= SPOOL_RETRY_MIN_MS || in > 2 * SPOOL_RETRY_MIN_MS)
+		fail_msg("retry in %ld ms after two failures, want %d..%d", in, SPOOL_RETRY_MIN_MS + 1,
+			 2 * SPOOL_RETRY_MIN_MS);
+
+	/* space returns: both written, the queued one with its job */
+	smallfs_unfill(spdir);
+	assert_int_equal(ledger_flush(lg, &written), 0);
+	assert_int_equal(written, 2);
+	assert_int_equal(ledger_pending(lg), 0);
+	assert_int_equal(ledger_disk_error(lg), 0);
+	assert_int_equal(ledger_retry_in(lg), -1);
+	assert_int_equal(ledger_flush(lg, &written), 0);
+	assert_int_equal(written, 0);
+	set_ok(lg, "d", LEDGER_DONE, "trace", NULL, 0); /* straight to disk again */
+	assert_string_equal(file_state("d"), "done");
+	lg = reopen(lg);
+	assert_int_equal(ledger_disk_error(lg), 0);
+	assert_int_equal(ledger_count(lg), 4);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_DONE);
+	assert_int_equal(ledger_state(lg, "b"), LEDGER_QUEUED);
+	ledger_foreach(lg, LEDGER_QUEUED, on_entry, &s);
+	assert_int_equal(s.n, 1);
+	assert_true(json_equal(s.jobs[0], job));
+	seen_release(&s);
+	json_decref(job);
+	ledger_free(lg);
+}
+
+/* A read-only disk: states in memory; older files cannot go, and are
+ * overwritten once it is writable. A ledger opened read-only works. */
+static void test_disk_readonly(void **state)
+{
+	struct ledger *lg;
+	size_t written;
+
+	use_smallfs();
+	lg = open_lg();
+	set_ok(lg, "a", LEDGER_QUEUED, "command", NULL, 0);
+	smallfs_readonly(spdir, true);
+	assert_int_equal(ledger_set(lg, "a", LEDGER_RUNNING, "command", NULL, 7), -EROFS);
+	assert_int_equal(ledger_set(lg, "n", LEDGER_QUEUED, "trace", NULL, 0), -EROFS);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_RUNNING);
+	assert_int_equal(ledger_state(lg, "n"), LEDGER_QUEUED);
+	assert_string_equal(file_state("a"), "queued"); /* could not go */
+	assert_int_equal(ledger_flush(lg, &written), -EROFS);
+	smallfs_readonly(spdir, false);
+	assert_int_equal(ledger_flush(lg, &written), 0);
+	assert_int_equal(written, 2);
+	assert_string_equal(file_state("a"), "running");
+	assert_string_equal(file_state("n"), "queued");
+	ledger_free(lg);
+
+	smallfs_readonly(spdir, true);
+	lg = open_lg();
+	assert_int_equal(ledger_disk_error(lg), -EROFS);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_RUNNING);
+	assert_int_equal(ledger_set(lg, "a", LEDGER_DONE, "command", NULL, 0), -EROFS);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_DONE);
+	/* a pruned entry is no longer waiting; with none, the flush probes the directory */
+	ledger_prune(lg, time(NULL) + 2 * LEDGER_KEEP_S);
+	assert_int_equal(ledger_state(lg, "a"), LEDGER_NONE);
+	assert_int_equal(ledger_pending(lg), 0);
+	assert_int_equal(ledger_flush(lg, &written), -EROFS);
+	smallfs_readonly(spdir, false);
+	assert_int_equal(ledger_flush(lg, &written), 0);
+	assert_int_equal(written, 0);
+	assert_int_equal(ledger_disk_error(lg), 0);
+	ledger_free(lg);
+}
+
+/* Many entries kept in memory; a flush writes what fits and keeps the rest. */
+static void test_disk_many(void **state)
+{
+	enum { N = 300 };
+	struct ledger *lg;
+	char id[32];
+	size_t written;
+
+	use_smallfs();
+	lg = open_lg();
+	smallfs_fill(spdir);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "m-%d", i);
+		assert_int_equal(ledger_set(lg, id, LEDGER_DONE, "command", NULL, 0), -ENOSPC);
+	}
+	assert_int_equal(ledger_pending(lg), N);
+	smallfs_unfill(spdir);
+	/* 300 files of a 4 KiB page each do not fit in 128 KiB */
+	assert_int_equal(ledger_flush(lg, &written), -ENOSPC);
+	assert_true(written > 0 && written < N);
+	assert_int_equal(ledger_pending(lg), N - written);
+	assert_int_equal(count_files(), (int)written);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "m-%d", i);
+		assert_int_equal(ledger_state(lg, id), LEDGER_DONE);
+	}
+	ledger_free(lg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +756,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_many, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);

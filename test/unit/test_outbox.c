@@ -18,12 +18,14 @@
 #include "agent/log.h"
 #include "agent/outbox.h"
 #include "agent/spool.h"
+#include "test/unit/smallfs.h"
 
 #define BIG_N	  1000000L
 #define BIG_BYTES (1LL << 40)
 
 static char tmpdir[64]; /* one per test */
 static char obdir[128]; /* tmpdir/spool/outbox: parents are created too */
+static char spdir[128]; /* tmpdir/spool: a small tmpfs in the disk tests */
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -41,11 +43,13 @@ static int setup(void **state)
 	if (!mkdtemp(tmpdir))
 		return -1;
 	snprintf(obdir, sizeof(obdir), "%s/spool/outbox", tmpdir);
+	snprintf(spdir, sizeof(spdir), "%s/spool", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
+	smallfs_umount(spdir);
 	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -835,6 +839,440 @@ static void test_spool(void **state)
 	close(fd);
 }
 
+/* ---- a directory that cannot be written -------------------------------------------- */
+
+/* The text of result file seq, which must exist. */
+static char *seq_text(uint64_t seq)
+{
+	char path[256];
+
+	seq_path(seq, path, sizeof(path));
+	return read_text(path);
+}
+
+static void assert_seq_is(uint64_t seq, const json_t *want)
+{
+	char *text = seq_text(seq);
+	json_t *back = json_loads(text, 0, NULL);
+
+	if (!json_equal(back, want))
+		fail_msg("file %" PRIu64 ": '%.80s' is not the result put", seq, text);
+	json_decref(back);
+	free(text);
+}
+
+/* A full disk: results go to memory, are batched and acknowledged there, in
+ * order with those on disk; retries back off; when space returns one flush
+ * writes them, and they survive a restart. */
+static void test_disk_full(void **state)
+{
+	struct outbox *ob;
+	json_t *r[6];
+	size_t written = 99;
+	long in;
+
+	smallfs_mount(spdir, 256 * 1024);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	assert_int_equal(outbox_disk_error(ob), 0);
+	assert_int_equal(outbox_retry_in(ob), -1);
+	for (int i = 1; i <= 5; i++)
+		r[i] = result_sized(i, 200 + (size_t)i);
+	put_ok(ob, json_incref(r[1]));
+	put_ok(ob, json_incref(r[2]));
+	smallfs_fill(spdir);
+	/* the first failed write: kept in memory, and the outbox says why */
+	put_ok(ob, json_incref(r[3]));
+	assert_int_equal(outbox_disk_error(ob), -ENOSPC);
+	in = outbox_retry_in(ob);
+	if (in <= 0 || in > SPOOL_RETRY_MIN_MS)
+		fail_msg("retry in %ld ms, want 1..%d", in, SPOOL_RETRY_MIN_MS);
+	put_ok(ob, json_incref(r[4]));
+	put_ok(ob, json_incref(r[5]));
+	assert_int_equal(outbox_count(ob), 5);
+	assert_true(outbox_bytes(ob) == 201 + 202 + 203 + 204 + 205);
+	assert_int_equal(outbox_memory(ob), 3);
+	assert_true(outbox_memory_bytes(ob) == 203 + 204 + 205);
+	assert_true(outbox_dropped(ob) == 0);
+	assert_dir_list(obdir, "00000000000000000001.json 00000000000000000002.json");
+
+	/* uploads go on: oldest first, disk and memory in one batch */
+	{
+		static const int wn[] = { 1, 2, 3, 4, 5 };
+		static const uint64_t ws[] = { 1, 2, 3, 4, 5 };
+		uint64_t *seqs;
+		size_t n;
+		json_t *arr = outbox_batch(ob, 10, BIG_BYTES, &seqs, &n);
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 5);
+		expect_batch(ob, 3, 600, wn, ws, 2); /* the byte bound counts memory too */
+		assert_int_equal(n, 5);
+		for (size_t i = 0; i < n; i++)
+			assert_true(json_equal(json_array_get(arr, i), r[i + 1]));
+		json_decref(arr);
+		/* 1 (disk) and 3 (memory) acknowledged; a full disk still lets a file go */
+		outbox_ack(ob, (const uint64_t[]){ 1, 3 }, 2);
+		free(seqs);
+	}
+	assert_int_equal(outbox_count(ob), 3);
+	assert_int_equal(outbox_memory(ob), 2);
+	assert_true(outbox_memory_bytes(ob) == 204 + 205);
+	assert_false(seq_exists(1));
+
+	/* still full: the retry fails, nothing is lost, the next waits longer */
+	smallfs_fill(spdir); /* the page 1 gave back */
+	assert_int_equal(outbox_flush(ob, &written), -ENOSPC);
+	assert_int_equal(written, 0);
+	assert_int_equal(outbox_memory(ob), 2);
+	in = outbox_retry_in(ob);
+	if (in <= SPOOL_RETRY_MIN_MS || in > 2 * SPOOL_RETRY_MIN_MS)
+		fail_msg("retry in %ld ms after two failures, want %d..%d", in, SPOOL_RETRY_MIN_MS + 1,
+			 2 * SPOOL_RETRY_MIN_MS);
+
+	/* space returns: one flush writes them, oldest first, and the outbox is durable again */
+	smallfs_unfill(spdir);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 2);
+	assert_int_equal(outbox_disk_error(ob), 0);
+	assert_int_equal(outbox_retry_in(ob), -1);
+	assert_int_equal(outbox_memory(ob), 0);
+	assert_true(outbox_memory_bytes(ob) == 0);
+	assert_dir_list(obdir, "00000000000000000002.json 00000000000000000004.json 00000000000000000005.json");
+	assert_seq_is(4, r[4]);
+	assert_seq_is(5, r[5]);
+	assert_int_equal(outbox_flush(ob, &written), 0); /* durable: nothing to do */
+	assert_int_equal(written, 0);
+	/* the next result goes straight to disk */
+	put_ok(ob, result_n(6));
+	assert_true(seq_exists(6));
+	assert_int_equal(outbox_memory(ob), 0);
+	outbox_free(ob);
+
+	ob = open_ob(BIG_N, BIG_BYTES);
+	assert_int_equal(outbox_disk_error(ob), 0);
+	{
+		static const int wn[] = { 2, 4, 5, 6 };
+		static const uint64_t ws[] = { 2, 4, 5, 6 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 4);
+	}
+	outbox_free(ob);
+	for (int i = 1; i <= 5; i++)
+		json_decref(r[i]);
+}
+
+/* A flush that writes some results before the disk is full again keeps
+ * the rest in memory, in order; the next flush goes on from there. */
+static void test_disk_flush_partial(void **state)
+{
+	struct outbox *ob;
+	char path[256];
+	size_t written;
+	int fd;
+
+	smallfs_mount(spdir, 64 * 1024);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	smallfs_fill(spdir);
+	/* 6 results of 5000 bytes: two 4 KiB pages each */
+	for (int i = 1; i <= 6; i++)
+		put_ok(ob, result_sized(i, 5000));
+	assert_int_equal(outbox_memory(ob), 6);
+	/* give back 4 pages: room for two of them */
+	snprintf(path, sizeof(path), "%s/" SMALLFS_FILL, spdir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	{
+		struct stat st;
+
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(ftruncate(fd, st.st_size / 4096 * 4096 - 4 * 4096), 0);
+	}
+	close(fd);
+	assert_int_equal(outbox_flush(ob, &written), -ENOSPC);
+	assert_int_equal(written, 2);
+	assert_int_equal(outbox_memory(ob), 4);
+	assert_int_equal(outbox_count(ob), 6);
+	assert_true(seq_exists(1) && seq_exists(2) && !seq_exists(3));
+	{
+		static const int wn[] = { 1, 2, 3, 4, 5, 6 };
+		static const uint64_t ws[] = { 1, 2, 3, 4, 5, 6 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 6);
+	}
+	smallfs_unfill(spdir);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 4);
+	assert_int_equal(outbox_memory(ob), 0);
+	for (uint64_t s = 1; s <= 6; s++)
+		assert_true(seq_exists(s));
+	outbox_free(ob);
+}
+
+/* The bounds hold while results are in memory: the oldest go first, those
+ * on disk included (a full disk lets a file go); the dropped count waits
+ * in memory and is written with the results. */
+static void test_disk_full_bounds(void **state)
+{
+	struct outbox *ob;
+	char path[256], *text;
+	size_t written;
+
+	smallfs_mount(spdir, 256 * 1024);
+	ob = open_ob(3, BIG_BYTES);
+	put_ok(ob, result_n(1));
+	smallfs_fill(spdir);
+	for (int i = 2; i <= 6; i++)
+		put_ok(ob, result_n(i));
+	assert_int_equal(outbox_count(ob), 3);
+	assert_int_equal(outbox_memory(ob), 3);
+	assert_true(outbox_dropped(ob) == 3);
+	assert_false(seq_exists(1)); /* dropped from disk */
+	snprintf(path, sizeof(path), "%s/dropped", obdir);
+	assert_int_equal(access(path, F_OK), -1);
+	{
+		static const int wn[] = { 4, 5, 6 };
+		static const uint64_t ws[] = { 4, 5, 6 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 3);
+	}
+	/* a heartbeat reported 1 of them */
+	outbox_reported(ob, 1);
+	assert_true(outbox_dropped(ob) == 2);
+	/* the byte bound: max_bytes 250 keeps two of 100 */
+	outbox_set_limits(ob, BIG_N, 250);
+	put_ok(ob, result_n(7));
+	assert_int_equal(outbox_count(ob), 2);
+	assert_true(outbox_dropped(ob) == 4);
+	smallfs_unfill(spdir);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 2);
+	assert_dir_list(obdir, "00000000000000000006.json 00000000000000000007.json dropped");
+	text = read_text(path);
+	assert_string_equal(text, "4\n");
+	free(text);
+	outbox_free(ob);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	assert_true(outbox_dropped(ob) == 4);
+	assert_int_equal(outbox_count(ob), 2);
+	outbox_free(ob);
+}
+
+/* In memory at most the memory limit (OUTBOX_MAX_MEMORY unless set), or
+ * max_bytes when smaller: past it the oldest in memory go, not those on
+ * disk; a result larger than it alone is refused while the disk is full,
+ * and taken when it is not. */
+static void test_disk_memory_cap(void **state)
+{
+	struct outbox *ob;
+	char err[256] = "";
+	json_t *big;
+	size_t written;
+
+	smallfs_mount(spdir, 256 * 1024);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	assert_true(outbox_memory_limit(ob) == OUTBOX_MAX_MEMORY);
+	outbox_set_limits(ob, BIG_N, 1000);
+	assert_true(outbox_memory_limit(ob) == 1000);
+	outbox_set_limits(ob, BIG_N, BIG_BYTES);
+	outbox_set_memory_limit(ob, 1000);
+	assert_true(outbox_memory_limit(ob) == 1000);
+
+	put_ok(ob, result_n(1));
+	put_ok(ob, result_n(2));
+	smallfs_fill(spdir);
+	put_ok(ob, result_sized(3, 400));
+	put_ok(ob, result_sized(4, 400));
+	assert_int_equal(outbox_memory(ob), 2);
+	assert_true(outbox_dropped(ob) == 0);
+	put_ok(ob, result_sized(5, 400)); /* 1200 > 1000: 3 goes, the older 1 and 2 on disk stay */
+	assert_int_equal(outbox_count(ob), 4);
+	assert_int_equal(outbox_memory(ob), 2);
+	assert_true(outbox_memory_bytes(ob) == 800);
+	assert_true(outbox_dropped(ob) == 1);
+	{
+		static const int wn[] = { 1, 2, 4, 5 };
+		static const uint64_t ws[] = { 1, 2, 4, 5 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 4);
+	}
+	/* exactly the limit is not over it: it pushes out the others in memory */
+	put_ok(ob, result_sized(6, 1000));
+	assert_int_equal(outbox_memory(ob), 1);
+	assert_true(outbox_dropped(ob) == 3);
+	big = result_sized(7, 1001);
+	assert_int_equal(outbox_put(ob, big, err, sizeof(err)), -E2BIG);
+	assert_string_equal(err, "the result is 1001 bytes, more than the outbox keeps in memory (1000) while it "
+				 "cannot write to disk (No space left on device)");
+	assert_int_equal(outbox_count(ob), 3);
+	assert_true(outbox_dropped(ob) == 3);
+	/* on disk the limit does not apply */
+	smallfs_unfill(spdir);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 1);
+	put_ok(ob, big);
+	assert_int_equal(outbox_count(ob), 4);
+	assert_int_equal(outbox_memory(ob), 0);
+	{
+		static const int wn[] = { 1, 2, 6, 7 };
+		static const uint64_t ws[] = { 1, 2, 6, 7 }; /* a refused result takes no number */
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 4);
+	}
+	outbox_free(ob);
+
+	/* a small max_bytes bounds the memory too */
+	ob = open_ob(BIG_N, 1000);
+	smallfs_fill(spdir);
+	for (int i = 8; i <= 11; i++)
+		put_ok(ob, result_sized(i, 300));
+	assert_true(outbox_bytes(ob) <= 1000);
+	assert_int_equal(outbox_memory(ob), 3);
+	assert_true(outbox_memory_bytes(ob) == 900);
+	outbox_free(ob);
+}
+
+/* A read-only disk: results go to memory; files acknowledged or dropped
+ * meanwhile cannot be removed, and are removed when it is writable again. */
+static void test_disk_readonly(void **state)
+{
+	struct outbox *ob;
+	size_t written;
+
+	smallfs_mount(spdir, 256 * 1024);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	put_ok(ob, result_n(1));
+	put_ok(ob, result_n(2));
+	smallfs_readonly(spdir, true);
+	put_ok(ob, result_n(3));
+	assert_int_equal(outbox_disk_error(ob), -EROFS);
+	assert_int_equal(outbox_memory(ob), 1);
+	outbox_ack(ob, (const uint64_t[]){ 1 }, 1);
+	assert_int_equal(outbox_count(ob), 2);
+	assert_true(seq_exists(1)); /* cannot go yet */
+	outbox_set_limits(ob, 2, BIG_BYTES);
+	put_ok(ob, result_n(4)); /* pushes out 2, on disk */
+	assert_true(outbox_dropped(ob) == 1);
+	assert_int_equal(outbox_memory(ob), 2);
+	assert_true(seq_exists(2));
+	{
+		static const int wn[] = { 3, 4 };
+		static const uint64_t ws[] = { 3, 4 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 2);
+	}
+	assert_int_equal(outbox_flush(ob, &written), -EROFS);
+	assert_int_equal(written, 0);
+	smallfs_readonly(spdir, false);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 2);
+	assert_dir_list(obdir, "00000000000000000003.json 00000000000000000004.json dropped");
+	outbox_free(ob);
+
+	/* an outbox opened read-only works from memory, and its files are there */
+	smallfs_readonly(spdir, true);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	assert_int_equal(outbox_disk_error(ob), -EROFS);
+	assert_int_equal(outbox_count(ob), 2);
+	assert_true(outbox_dropped(ob) == 1);
+	put_ok(ob, result_n(5));
+	assert_int_equal(outbox_memory(ob), 1);
+	{
+		static const int wn[] = { 3, 4, 5 };
+		static const uint64_t ws[] = { 3, 4, 5 };
+
+		expect_batch(ob, 10, BIG_BYTES, wn, ws, 3);
+	}
+	/* a reported count that cannot be written waits too */
+	outbox_reported(ob, 1);
+	assert_true(outbox_dropped(ob) == 0);
+	smallfs_readonly(spdir, false);
+	assert_int_equal(outbox_flush(ob, &written), 0);
+	assert_int_equal(written, 1);
+	assert_dir_list(obdir, "00000000000000000003.json 00000000000000000004.json 00000000000000000005.json");
+	outbox_free(ob);
+}
+
+/* A refused result held in memory is kept in rejected/ when the disk lets
+ * it, and is gone (counted) when it does not. */
+static void test_disk_reject(void **state)
+{
+	struct outbox *ob;
+	json_t *r1 = result_n(1);
+	char path[256];
+
+	smallfs_mount(spdir, 256 * 1024);
+	ob = open_ob(BIG_N, BIG_BYTES);
+	smallfs_fill(spdir);
+	put_ok(ob, json_incref(r1));
+	put_ok(ob, result_n(2));
+	assert_int_equal(outbox_memory(ob), 2);
+	assert_int_equal(outbox_reject(ob, 2), -ENOSPC);
+	assert_int_equal(outbox_count(ob), 1);
+	assert_true(outbox_dropped(ob) == 1);
+	smallfs_unfill(spdir);
+	assert_int_equal(outbox_reject(ob, 1), 0);
+	assert_int_equal(outbox_count(ob), 0);
+	assert_int_equal(outbox_memory(ob), 0);
+	assert_true(outbox_dropped(ob) == 2);
+	snprintf(path, sizeof(path), "%s/rejected", obdir);
+	assert_dir_list(path, "00000000000000000001.json");
+	{
+		char *text;
+		json_t *back;
+
+		snprintf(path, sizeof(path), "%s/rejected/00000000000000000001.json", obdir);
+		text = read_text(path);
+		back = json_loads(text, 0, NULL);
+		assert_true(json_equal(back, r1));
+		json_decref(back);
+		free(text);
+	}
+	json_decref(r1);
+	outbox_free(ob);
+}
+
+/* spool.h's probe, hints and retry clock. */
+static void test_spool_health(void **state)
+{
+	static const int errs[] = { -ENOSPC, -EDQUOT, -EROFS, -EACCES, -EIO, -ENOENT, -EMFILE, -EFBIG };
+	struct spool_health h = { 0 };
+	char err[256] = "";
+	int fd, want = SPOOL_RETRY_MIN_MS;
+
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		assert_true(strlen(spool_hint(errs[i])) > 10);
+	assert_non_null(strstr(spool_hint(-ENOSPC), "free space"));
+	assert_non_null(strstr(spool_hint(-EROFS), "remount it read-write"));
+	assert_non_null(strstr(spool_hint(-EIO), "dmesg"));
+
+	assert_int_equal(spool_retry_in(&h), -1);
+	for (int i = 0; i < 6; i++) {
+		long in;
+
+		spool_failed(&h, i < 3 ? -ENOSPC : -EROFS);
+		in = spool_retry_in(&h);
+		if (in > want || in < want - 100)
+			fail_msg("failure %d: retry in %ld ms, want %d", i + 1, in, want);
+		want = want * 2 > SPOOL_RETRY_MAX_MS ? SPOOL_RETRY_MAX_MS : want * 2;
+	}
+	assert_int_equal(h.err, -EROFS);
+	spool_recovered(&h);
+	assert_int_equal(spool_retry_in(&h), -1);
+	assert_int_equal(h.err, 0);
+
+	smallfs_mount(spdir, 64 * 1024);
+	fd = spool_open_dir(spdir, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_int_equal(spool_probe(fd), 0);
+	assert_dir_list(spdir, "");
+	smallfs_fill(spdir);
+	assert_int_equal(spool_probe(fd), -ENOSPC);
+	assert_dir_list(spdir, SMALLFS_FILL);
+	smallfs_unfill(spdir);
+	smallfs_readonly(spdir, true);
+	assert_int_equal(spool_probe(fd), -EROFS);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +1290,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nul_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_flush_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_memory_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_reject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_health, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR);
