@@ -107,6 +107,7 @@ check "checker: a string broken out of changes the shape" sh -c "sed 's/\"x\"/\"
 # and `trace` starts no bpftrace for it.
 long=$(printf '1%.0s' $(seq 20000))
 deep="$(printf '(%.0s' $(seq 3000))1$(printf ')%.0s' $(seq 3000))"
+# shellcheck disable=SC2016 # the $ are bpftrace's, not the shell's
 hostile=(
 	'sys_read (arg1 > 0) { system("touch M") }'
 	'sys_read (arg1 > 0)) { system("touch M") } (1'
@@ -539,7 +540,7 @@ rpid=$!
 for i in $(seq 50); do [ -s "$TMP/redirect.port" ] && break; sleep 0.1; done
 : >>"$TMP/sink.log"
 write_conf redir "token_file=$TMP/tok.token" "server_url=http://127.0.0.1:$(cat "$TMP/redirect.port")"
-capture redir $WRAP "$DIAG" run -c "$TMP/redir.conf" --once
+capture redir diag run -c "$TMP/redir.conf" --once
 cat "$TMP/redir.err" >>"$TMP/redir.log"
 same "behind a redirect: --once fails" "$rc" 1
 check "behind a redirect: the 307 is logged" grep -q '307' "$TMP/redir.log"
@@ -551,23 +552,23 @@ wait "$rpid" 2>/dev/null
 cp "$TMP/tok.token" "$TMP/open.token"
 chmod 644 "$TMP/open.token"
 write_conf fail1 "token_file=$TMP/open.token"
-capture fail1 $WRAP "$DIAG" run -c "$TMP/fail1.conf" --once
+capture fail1 diag run -c "$TMP/fail1.conf" --once
 same "a 0644 token file: run exits 2" "$rc" 2
 printf '%s %s\n' "$TOKEN" "$TOKEN" >"$TMP/space.token"
 chmod 600 "$TMP/space.token"
 write_conf fail2 "token_file=$TMP/space.token"
-capture fail2 $WRAP "$DIAG" run -c "$TMP/fail2.conf" --once
+capture fail2 diag run -c "$TMP/fail2.conf" --once
 same "a token with a blank: run exits 2" "$rc" 2
 for i in $(seq 200); do printf '%s' "$TOKEN"; done >"$TMP/big.token"
 chmod 600 "$TMP/big.token"
 write_conf fail3 "token_file=$TMP/big.token"
-capture fail3 $WRAP "$DIAG" run -c "$TMP/fail3.conf" --once
+capture fail3 diag run -c "$TMP/fail3.conf" --once
 same "a token file over 4096 bytes: run exits 2" "$rc" 2
 write_conf fail4 "server_url=http://agent:$TOKEN@127.0.0.1:$PORT"
-capture fail4 $WRAP "$DIAG" run -c "$TMP/fail4.conf" --once
+capture fail4 diag run -c "$TMP/fail4.conf" --once
 same "credentials in server_url: run exits 2" "$rc" 2
 check "credentials in server_url: said so" grep -q 'server_url' "$TMP/fail4.err"
-capture cfgchk env DIAGAGENT_LOG_LEVEL=debug $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+DIAGAGENT_LOG_LEVEL=debug capture cfgchk diag config check -c "$TMP/tok.conf"
 same "config check of tok.conf: exit 0" "$rc" 0
 
 # Where the token must not be: as written, and in base64 at each of the three
@@ -652,7 +653,7 @@ check "the planted job was not run" sh -c "! grep -q 'job planted' '$TMP/pre.log
 mkdir -m 700 "$TMP/theirs"
 chown 65534:65534 "$TMP/theirs"
 write_conf theirs "spool_dir=$TMP/theirs"
-capture theirs $WRAP "$DIAG" run -c "$TMP/theirs.conf" --once
+capture theirs diag run -c "$TMP/theirs.conf" --once
 same "a spool_dir owned by another user: run exits 1" "$rc" 1
 check "and says who owns it" grep -q "owned by uid 65534" "$TMP/theirs.err"
 same "nothing was created in it" "$(ls -A "$TMP/theirs")" ""
@@ -661,26 +662,26 @@ same "nothing was created in it" "$(ls -A "$TMP/theirs")" ""
 for m in 640 604 620 602 660 666 644; do
 	cp "$TMP/tok.token" "$TMP/m.token"
 	chmod "$m" "$TMP/m.token"
-	capture mode env DIAGAGENT_TOKEN_FILE="$TMP/m.token" $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+	DIAGAGENT_TOKEN_FILE="$TMP/m.token" capture mode diag config check -c "$TMP/tok.conf"
 	same "token file mode $m: refused (exit 2)" "$rc" 2
 	check "token file mode $m: says why" grep -Eq "token file '$TMP/m.token' is (readable|writable) by group or others \\(mode 0$m\\)" "$TMP/mode.err"
 done
 for m in 600 400; do
 	chmod "$m" "$TMP/m.token"
-	capture mode env DIAGAGENT_TOKEN_FILE="$TMP/m.token" $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+	DIAGAGENT_TOKEN_FILE="$TMP/m.token" capture mode diag config check -c "$TMP/tok.conf"
 	same "token file mode $m: accepted" "$rc" 0
 done
 chmod 644 "$TMP/open.token"
 ln -s "$TMP/open.token" "$TMP/link.token"
-capture mode env DIAGAGENT_TOKEN_FILE="$TMP/link.token" $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+DIAGAGENT_TOKEN_FILE="$TMP/link.token" capture mode diag config check -c "$TMP/tok.conf"
 same "a symlink to a 0644 token file: refused" "$rc" 2
 chmod 600 "$TMP/m.token"
 chown 65534 "$TMP/m.token"
-capture mode env DIAGAGENT_TOKEN_FILE="$TMP/m.token" $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+DIAGAGENT_TOKEN_FILE="$TMP/m.token" capture mode diag config check -c "$TMP/tok.conf"
 same "a 0600 token file another user owns: refused" "$rc" 2
 check "a token file another user owns: says who" grep -q "token file '$TMP/m.token' is owned by uid 65534" "$TMP/mode.err"
 mkdir "$TMP/dir.token"
-capture mode env DIAGAGENT_TOKEN_FILE="$TMP/dir.token" $WRAP "$DIAG" config check -c "$TMP/tok.conf"
+DIAGAGENT_TOKEN_FILE="$TMP/dir.token" capture mode diag config check -c "$TMP/tok.conf"
 same "a directory as token file: refused" "$rc" 2
 
 # ==== the end ===========================================================================
