@@ -13,6 +13,7 @@
 #include "agent/agent_int.h"
 #include "agent/cli.h"
 #include "agent/log.h"
+#include "agent/spool.h"
 #include "agent/trim.h"
 #include "tracespec/kb.h"
 
@@ -238,7 +239,18 @@ static void loop(struct agent *a, int sfd, const char *path)
 static int open_state(struct agent *a)
 {
 	char dir[4096], err[512];
+	int fd;
 
+	/* spool_dir itself too, not only outbox/ and ledger/: made private when it
+	 * was open to others, refused when another user owns it. */
+	fd = spool_open_dir(a->cfg.spool_dir, err, sizeof(err));
+	if (fd < 0) {
+		log_error("%s; hint: %s", err,
+			  fd == -EPERM ? "chown the directory to the agent's user, or set another spool_dir" :
+					 "spool_dir in agent.conf must be a directory the agent can write");
+		return -1;
+	}
+	close(fd);
 	snprintf(dir, sizeof(dir), "%s/outbox", a->cfg.spool_dir);
 	a->ob = outbox_open(dir, a->cfg.outbox_max_results, a->cfg.outbox_max_bytes, err, sizeof(err));
 	if (!a->ob) {

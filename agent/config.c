@@ -328,6 +328,15 @@ static void key_expect(const struct key *k, char *buf, size_t size, const char *
 	}
 }
 
+/* True when a URL's authority holds "user@" or "user:password@". */
+static bool url_has_credentials(const char *v)
+{
+	const char *a = strstr(v, "://");
+
+	a = a ? a + 3 : v;
+	return memchr(a, '@', strcspn(a, "/?#")) != NULL;
+}
+
 static int bad_value(struct loader *l, const struct key *k, const char *where, const char *v)
 {
 	char expect[128];
@@ -552,6 +561,10 @@ static int key_set(struct loader *l, int i, const char *where, const char *v, in
 
 	switch (k->type) {
 	case K_URL:
+		/* Never echo a value holding credentials: they would end up in the journal. */
+		if (url_has_credentials(v))
+			return fail(l->err, -EINVAL, "put the token in token_file",
+				    "%s: server_url must not hold credentials ('user@' or 'user:password@')", where);
 		if (url_parse(v, &u) < 0)
 			return bad_value(l, k, where, v);
 		if (set_string(str_field(l->c, k), v) < 0)
@@ -1060,6 +1073,13 @@ int config_read_token(const struct config *c, char **token, struct config_error 
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = fail(err, -EINVAL, NULL, "token file '%s' is not a regular file", path);
+		goto cleanup;
+	}
+	/* Its owner can read it whatever the mode says: only we or root may own it. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(hint, sizeof(hint), "chown %u %s", (unsigned)geteuid(), path);
+		rc = fail(err, -EPERM, hint, "token file '%s' is owned by uid %u, who can read or change it", path,
+			  (unsigned)st.st_uid);
 		goto cleanup;
 	}
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {

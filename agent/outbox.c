@@ -192,6 +192,7 @@ static void skip_rejected_seqs(struct outbox *ob)
 	int fd = openat(ob->dirfd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
+	struct stat st;
 	uint64_t seq;
 
 	if (!d) {
@@ -199,9 +200,19 @@ static void skip_rejected_seqs(struct outbox *ob)
 			close(fd);
 		return;
 	}
-	while ((e = readdir(d)))
-		if (parse_seq(e->d_name, &seq) == 0 && seq >= ob->next_seq)
+	/* Results kept for a person stay private: the directory ours and 0700,
+	 * each file 0600, also when the spool was open to others before. */
+	if (fstat(fd, &st) == 0 && ((st.st_uid != geteuid() && fchown(fd, geteuid(), getegid()) < 0) ||
+				    ((st.st_mode & 077) && fchmod(fd, 0700) < 0)))
+		log_warn("outbox: cannot make '%s' the agent's own and private: %s", REJECTED_DIR, strerror(errno));
+	while ((e = readdir(d))) {
+		if (parse_seq(e->d_name, &seq) < 0)
+			continue;
+		if (seq >= ob->next_seq)
 			ob->next_seq = seq + 1;
+		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+			fchmodat(fd, e->d_name, 0600, 0);
+	}
 	closedir(d);
 }
 

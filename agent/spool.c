@@ -49,7 +49,20 @@ int spool_open_dir(const char *path, char *err, size_t size)
 		snprintf(err, size, "cannot open '%s': %s", path, strerror(errno));
 		return rc;
 	}
-	if (fstat(fd, &st) < 0 || ((st.st_mode & 077) && fchmod(fd, 0700) < 0)) {
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, size, "cannot stat '%s': %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	/* Another user could read results and plant jobs in it. */
+	if (st.st_uid != geteuid()) {
+		snprintf(err, size, "'%s' is owned by uid %u, not by the agent (uid %u)", path, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	if ((st.st_mode & 077) && fchmod(fd, 0700) < 0) {
 		rc = -errno;
 		snprintf(err, size, "cannot make '%s' private (0700): %s", path, strerror(errno));
 		close(fd);
@@ -118,6 +131,16 @@ int spool_read(int dirfd, const char *name, size_t max, char **data, size_t *len
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
+		goto cleanup;
+	}
+	/* A file someone else put here (while the directory was open to
+	 * others) is not ours to trust; one of ours left readable is tightened. */
+	if (st.st_uid != geteuid()) {
+		rc = -EPERM;
+		goto cleanup;
+	}
+	if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
+		rc = -errno;
 		goto cleanup;
 	}
 	if ((size_t)st.st_size > max) {

@@ -355,9 +355,13 @@ static void test_range_errors(void **state)
 		  "t.conf:1: bad value 'https://h:99999' for server_url: expected http:// or https:// and a host "
 		  "(https://HOST[:PORT][/PATH])",
 		  NULL },
+		/* credentials are never echoed: the message would carry them into the journal */
 		{ "server_url = https://u:p@h/",
-		  "t.conf:1: bad value 'https://u:p@h/' for server_url: expected http:// or https:// and a host "
-		  "(https://HOST[:PORT][/PATH])",
+		  "t.conf:1: server_url must not hold credentials ('user@' or 'user:password@')",
+		  "put the token in token_file" },
+		{ "server_url = http://tok@127.0.0.1:8080/api",
+		  "t.conf:1: server_url must not hold credentials "
+		  "('user@' or 'user:password@')",
 		  NULL },
 		{ "server_url = example.com",
 		  "t.conf:1: bad value 'example.com' for server_url: expected http:// or https:// and a host "
