@@ -581,9 +581,9 @@ static int load_text(struct loader *L, const char *name, char *text, int depth)
 			}
 		} else if (strcmp(s, "BEGIN") == 0 || strcmp(s, "END") == 0) {
 			block = s[0] == 'B' ? IN_BEGIN : IN_END;
-			if (block == IN_BEGIN && depth == 0) {
-				if (L->have_begin)
-					return fail(L, -EINVAL, "%s:%d: a second BEGIN", file, line);
+			if (block == IN_BEGIN && depth == 0 && L->have_begin) {
+				rc = fail(L, -EINVAL, "%s:%d: a second BEGIN", file, line);
+			} else if (block == IN_BEGIN && depth == 0) {
 				L->have_begin = true;
 				strbuf_puts(&L->out, "BEGIN\n{\n");
 			}
