@@ -125,7 +125,11 @@ static char *source_text(const char *name, int *rc, char *err, size_t size)
 	if (!plain_name(name, PRESET_NAME_MAX))
 		return NULL;
 	if (dir && *dir) {
-		snprintf(path, sizeof(path), "%s/%s.bt", dir, name);
+		if (snprintf(path, sizeof(path), "%s/%s.bt", dir, name) >= (int)sizeof(path)) {
+			snprintf(err, size, "DIAGAGENT_PRESETS '%.64s...' is too long for a path", dir);
+			*rc = -ENAMETOOLONG;
+			return NULL;
+		}
 		if (access(path, F_OK) == 0) {
 			s = read_file(path, err, size);
 			*rc = s ? 0 : -EINVAL;
