@@ -75,12 +75,13 @@ struct spec_builder *spec_builder_offset(struct spec_builder *b, uint64_t offset
 static struct expr *parse_whole(struct spec_builder *b, const char *text, const char *what)
 {
 	struct expr_names names = { NULL, 0, SPEC_MAX_ARG };
+	const char *src = text ? text : "";
 	struct expr *e = NULL;
 	size_t used;
-	int rc = expr_parse(text ? text : "", 0, &names, &e, &used, &b->err);
+	int rc = expr_parse(src, 0, &names, &e, &used, &b->err);
 
-	if (rc == 0 && text[used] != '\0') {
-		specerr_set(&b->err, (int)used, "give one expression", "unexpected '%c' in the %s", text[used], what);
+	if (rc == 0 && src[used] != '\0') {
+		specerr_set(&b->err, (int)used, "give one expression", "unexpected '%c' in the %s", src[used], what);
 		expr_free(e);
 		e = NULL;
 		rc = -EINVAL;
