@@ -348,6 +348,7 @@ static bool match_lit(struct cursor *c, const char *lit, size_t n)
 }
 
 /* Check and step over any JSON value (members the fast path does not use). */
+/* NOLINTNEXTLINE(misc-no-recursion): at most SCAN_JSON_DEPTH (64) levels, checked on entry */
 static int skip_value(struct scanner *s, struct cursor *c, int depth)
 {
 	const char *str;

@@ -447,6 +447,7 @@ enum block { NO_BLOCK, IN_BEGIN, IN_END };
 
 static int load_text(struct loader *L, const char *name, char *text, int depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int include(struct loader *L, const char *file, int line, const char *name, int depth)
 {
 	char sub[256];
@@ -489,6 +490,7 @@ static void block_line(struct loader *L, enum block b, const char *s, size_t len
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int directive(struct loader *L, const char *file, int line, const char *name, char *d, int depth, int *cond,
 		     bool *skip)
 {
@@ -544,6 +546,7 @@ static int directive(struct loader *L, const char *file, int line, const char *n
 	return fail(L, -EINVAL, "%s:%d: unknown directive '//@%s'", file, line, d);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int load_text(struct loader *L, const char *name, char *text, int depth)
 {
 	char file[PRESET_NAME_MAX + 8];
