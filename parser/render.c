@@ -241,6 +241,7 @@ json_t *render_json_string(const char *s, size_t len, bool *lossy)
 		size_t l = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
 
 		if (!l) {
+			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): buf is counted (k), not a C string */
 			memcpy(buf + k, "\xef\xbf\xbd", 3);
 			k += 3;
 			i++;

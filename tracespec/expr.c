@@ -133,7 +133,7 @@ static void quote_span(const struct parser *p, size_t start, size_t end, char *b
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p->text[start + i];
 
-		buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		buf[i] = (char)((c >= 0x20 && c < 0x7f) ? c : '?');
 	}
 	buf[n] = '\0';
 }

@@ -128,6 +128,7 @@ static int parse_weight(struct loader *l, const char *w, const char *what, doubl
 	char *end;
 	double v;
 
+	*out = 0;
 	if (!w)
 		return fail(l, NULL, "%s: missing number", what);
 	errno = 0;

@@ -161,7 +161,7 @@ static bool have_tracepoint(const struct loader *L, const char *tp)
 		return false;
 	memcpy(cat, tp, (size_t)(colon - tp));
 	cat[colon - tp] = '\0';
-	strcpy(ev, colon + 1);
+	memcpy(ev, colon + 1, strlen(colon + 1) + 1); /* fits: checked above */
 	if (!plain_name(cat, sizeof(cat)) || !plain_name(ev, sizeof(ev)))
 		return false;
 	snprintf(path, sizeof(path), "%s/events/%s/%s", L->h->tracefs, cat, ev);
@@ -236,7 +236,7 @@ static int add_record(struct loader *L, const char *file, int line, char *args)
 	tok = strtok_r(NULL, " \t", &save);
 	if (!tok || !plain_name(tok, PRESET_NAME_MAX))
 		return fail(L, -EINVAL, "%s:%d: record %ld needs a name", file, line, id);
-	strcpy(r->name, tok);
+	memcpy(r->name, tok, strlen(tok) + 1); /* fits: plain_name() checked the length */
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		char *colon = strchr(tok, ':');
 		struct preset_field *f;
@@ -252,7 +252,7 @@ static int add_record(struct loader *L, const char *file, int line, char *args)
 		}
 		if (!plain_name(tok, PRESET_NAME_MAX) || preset_field(r, tok) >= 0)
 			return fail(L, -EINVAL, "%s:%d: bad or repeated field name '%s'", file, line, tok);
-		strcpy(f->name, tok);
+		memcpy(f->name, tok, strlen(tok) + 1); /* fits: plain_name() checked the length */
 		r->nfields++;
 	}
 	L->p->nrecords++;
@@ -752,7 +752,7 @@ static int layout_record(struct layout_probe *lp, const char *preset, const stru
 		lp->values[f].name = strdup(r->fields[f].name);
 		if (!lp->values[f].name)
 			return -ENOMEM;
-		strcpy(lp->values[f].conv, r->fields[f].is_string ? "s" : "lld");
+		snprintf(lp->values[f].conv, sizeof(lp->values[f].conv), "%s", r->fields[f].is_string ? "s" : "lld");
 		lp->values[f].is_string = r->fields[f].is_string;
 		lp->cols[f].kind = LC_VALUE;
 		lp->cols[f].value = f;
@@ -774,7 +774,7 @@ struct event_layout *preset_layout(const struct preset *p)
 			max = p->records[i].id;
 	l->nprobes = max + 1;
 	l->max_events = -1;
-	l->probes = calloc((size_t)(max + 2), sizeof(*l->probes));
+	l->probes = calloc((size_t)max + 2, sizeof(*l->probes));
 	if (!l->probes) {
 		free(l);
 		return NULL;

@@ -47,7 +47,7 @@ struct spec_builder *spec_builder_new(enum spec_type type, const char *library, 
 	b->s->type = type;
 	b->s->library = dup_or_fail(b, library);
 	b->s->function = dup_or_fail(b, target);
-	b->s->values = calloc(SPEC_MAX_VALUES, sizeof(*b->s->values));
+	b->s->values = calloc(SPEC_MAX_VALUES, sizeof(struct expr *));
 	b->s->convs = calloc(SPEC_MAX_VALUES, sizeof(*b->s->convs));
 	if (!b->s->values || !b->s->convs)
 		b->rc = -ENOMEM;
@@ -130,7 +130,6 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 {
 	struct trace_spec *s = NULL;
 	struct strbuf text = STRBUF_INIT(SPEC_MAX_LEN);
-	int nconv = 0;
 
 	specerr_clear(err);
 	if (b == &oom_builder) {
@@ -138,7 +137,8 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 		return NULL;
 	}
 	if (b->rc == 0 && b->s->format) {
-		nconv = spec_parse_format(b->s->format, -1, b->s->convs, SPEC_MAX_VALUES, &b->err);
+		int nconv = spec_parse_format(b->s->format, -1, b->s->convs, SPEC_MAX_VALUES, &b->err);
+
 		if (nconv < 0)
 			b->rc = nconv;
 		else if (nconv != b->s->nvalues) {

@@ -68,7 +68,7 @@ int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int ma
 		if (i == sizeof(known) / sizeof(known[0])) {
 			int len = 1;
 
-			while (p[len] && len < 6 && !isspace((unsigned char)p[len]) && p[len] != '%')
+			while (len < 6 && p[len] && !isspace((unsigned char)p[len]) && p[len] != '%')
 				len++;
 			specerr_set(err, col0 + (int)(p - fmt), CONV_HINT, "unknown conversion '%.*s' in the format",
 				    len, p);
@@ -659,7 +659,7 @@ static int parse_action(struct trace_spec *s, const char *text, const char *p, c
 		return nconv;
 	}
 	p = skip_ws(p + used);
-	s->values = calloc(SPEC_MAX_VALUES, sizeof(*s->values));
+	s->values = calloc(SPEC_MAX_VALUES, sizeof(struct expr *));
 	if (!s->values)
 		return -ENOMEM;
 	while (*p == ',') {

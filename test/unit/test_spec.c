@@ -143,8 +143,8 @@ static void check_round_trip(const char *text, const char *want)
 /* An error message says what is wrong: present, lowercase first, no trailing period. */
 static void expect_good_msg(const char *what, const char *msg)
 {
-	const char *p = msg;
-	size_t len = strlen(msg);
+	const char *p;
+	size_t len;
 
 	if (strncmp(msg, "STRCMP", 6) == 0) /* a name, spelt as written */
 		msg += 6;
