@@ -6,6 +6,7 @@
 #   make run        deps + build + host setup, then the main job (see README)
 #   make asan       the test suites under AddressSanitizer + UBSan
 #   make valgrind   the test suites under valgrind, leaks count as failures
+#   make lint       clang-format, cppcheck and clang-tidy; any finding fails (scripts/lint)
 #   make install    PREFIX=/usr/local DESTDIR=  (the binary, man page, agent.conf, unit,
 #                   copies of the knowledge base and the diagnose presets)
 #
@@ -51,7 +52,7 @@ WORK_SRC  := $(wildcard test/workloads/*.c)
 WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
 LIBDIAG   := $(BUILD)/libdiag.a
 
-.PHONY: all deps setup test check run asan valgrind bench fuzz install uninstall clean tests-bin
+.PHONY: all deps setup test check run asan valgrind bench fuzz lint print-cflags install uninstall clean tests-bin
 
 all: $(BUILD)/diagagent
 
@@ -167,6 +168,17 @@ bench: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(Q)test/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Static analysis with the checked-in configurations (.clang-format, .clang-tidy,
+# scripts/lint.cppcheck.*); installs the tools when missing.
+lint:
+	$(Q)BUILD=$(BUILD) scripts/lint
+
+# The compile flags on one line, as the compiler gets them: scripts/lint
+# builds clang-tidy's compilation database from them.
+print-cflags:
+	$(info $(ALL_CFLAGS))
+	@:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
