@@ -8,6 +8,7 @@
 #   make valgrind   the test suites under valgrind, leaks count as failures
 #   make torture    every allocation of the spec, scanner, config, job and
 #                   knowledge-base paths made to fail in turn (test/torture)
+#   make lint       clang-format, cppcheck and clang-tidy; any finding fails (scripts/lint)
 #   make install    PREFIX=/usr/local DESTDIR=  (the binary, man page, agent.conf, unit,
 #                   copies of the knowledge base and the diagnose presets)
 #
@@ -54,7 +55,7 @@ WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
 LIBDIAG   := $(BUILD)/libdiag.a
 TORTURE   := $(BUILD)/test/test_torture
 
-.PHONY: all deps setup test check run asan valgrind torture bench fuzz install uninstall clean tests-bin
+.PHONY: all deps setup test check run asan valgrind torture bench fuzz lint print-cflags install uninstall clean tests-bin
 
 all: $(BUILD)/diagagent
 
@@ -192,6 +193,17 @@ bench: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(Q)test/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Static analysis with the checked-in configurations (.clang-format, .clang-tidy,
+# scripts/lint.cppcheck.*); installs the tools when missing.
+lint:
+	$(Q)BUILD=$(BUILD) scripts/lint
+
+# The compile flags on one line, as the compiler gets them: scripts/lint
+# builds clang-tidy's compilation database from them.
+print-cflags:
+	$(info $(ALL_CFLAGS))
+	@:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \

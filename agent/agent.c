@@ -109,7 +109,7 @@ static int open_signals(void)
 	/* procman's children start with an empty mask, so they still get these. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* cannot fail for a valid signal */
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 

@@ -170,7 +170,7 @@ static void excerpt(const struct ctl_reply *rep, char *buf, size_t size)
 	size_t n = rep->len < size - 1 ? rep->len : size - 1;
 
 	for (size_t i = 0; i < n; i++)
-		buf[i] = (rep->body[i] >= 0x20 && rep->body[i] < 0x7f) ? rep->body[i] : '.';
+		buf[i] = (char)((rep->body[i] >= 0x20 && rep->body[i] < 0x7f) ? rep->body[i] : '.');
 	buf[n] = '\0';
 }
 

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,22 +226,43 @@ int caps_find_bpftrace(struct caps *c)
 	return c->bpftrace.path[0] != '\0';
 }
 
+/* "MAJOR.MINOR[.PATCH]" at p into v: how many numbers were there (0 to 3). */
+static int version_numbers(const char *p, int v[3])
+{
+	int n = 0;
+
+	while (n < 3 && isdigit((unsigned char)*p)) {
+		char *end;
+		long x;
+
+		errno = 0;
+		x = strtol(p, &end, 10);
+		if (errno || x > INT_MAX)
+			break;
+		v[n++] = (int)x;
+		if (*end != '.')
+			break;
+		p = end + 1;
+	}
+	return n;
+}
+
 int caps_parse_bpftrace_version(struct caps *c, const char *text)
 {
 	const char *p = strstr(text, "bpftrace v");
-	int maj = 0, min = 0, pat = 0, n;
+	int v[3] = { 0, 0, 0 };
 
 	p = p ? p + strlen("bpftrace v") : strstr(text, "v");
 	if (p && *p == 'v')
 		p++;
-	if (!p || sscanf(p, "%d.%d.%d%n", &maj, &min, &pat, &n) < 2) {
+	if (!p || version_numbers(p, v) < 2) {
 		c->bpftrace.version[0] = '\0';
 		return -EINVAL;
 	}
-	c->bpftrace.major = maj;
-	c->bpftrace.minor = min;
-	c->bpftrace.patch = pat;
-	snprintf(c->bpftrace.version, sizeof(c->bpftrace.version), "%d.%d.%d", maj, min, pat);
+	c->bpftrace.major = v[0];
+	c->bpftrace.minor = v[1];
+	c->bpftrace.patch = v[2];
+	snprintf(c->bpftrace.version, sizeof(c->bpftrace.version), "%d.%d.%d", v[0], v[1], v[2]);
 	return 0;
 }
 

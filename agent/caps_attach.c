@@ -75,8 +75,8 @@ static bool is_perm(int err)
 /* Read a PMU's dynamic type and the bit of its "retprobe" format flag. */
 static int pmu_type(const char *pmu, int *retbit)
 {
-	char path[128], buf[64];
-	long type;
+	char path[128], buf[64], *end;
+	long type, bit;
 	int rc;
 
 	snprintf(path, sizeof(path), PMU_DIR "/%s/type", pmu);
@@ -85,8 +85,12 @@ static int pmu_type(const char *pmu, int *retbit)
 		return rc;
 	*retbit = -1;
 	snprintf(path, sizeof(path), PMU_DIR "/%s/format/retprobe", pmu);
-	if (sysfs_read(path, buf, sizeof(buf)) > 0 && strncmp(buf, "config:", 7) == 0)
-		*retbit = atoi(buf + 7);
+	if (sysfs_read(path, buf, sizeof(buf)) > 0 && strncmp(buf, "config:", 7) == 0) {
+		errno = 0;
+		bit = strtol(buf + 7, &end, 10);
+		if (!errno && end != buf + 7 && bit >= 0 && bit < 64)
+			*retbit = (int)bit;
+	}
 	return (int)type;
 }
 
@@ -219,6 +223,7 @@ static long file_offset_of(uintptr_t addr, char *file, size_t size)
 		char perms[8];
 		int n = 0;
 
+		/* NOLINTNEXTLINE(cert-err34-c): kernel-formatted /proc/self/maps, not input that can overflow */
 		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &pgoff, &n) < 4 || n == 0)
 			continue;
 		if (addr < start || addr >= end)
@@ -228,7 +233,7 @@ static long file_offset_of(uintptr_t addr, char *file, size_t size)
 		off = (long)(addr - start + pgoff);
 		break;
 	}
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return off;
 }
 

@@ -22,7 +22,7 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 	} h;
 	struct statfs sfs;
 	struct stat st;
-	int mount_id;
+	int mount_id, n;
 
 	if (sysfs_find_mount(NULL, "cgroup2", mnt, sizeof(mnt)) != 1) {
 		snprintf(err, esize,
@@ -30,9 +30,13 @@ int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char
 		return -ENODEV;
 	}
 	if (path[0] == '/')
-		snprintf(resolved, rsize, "%s", path);
+		n = snprintf(resolved, rsize, "%s", path);
 	else
-		snprintf(resolved, rsize, "%s/%s", mnt, path);
+		n = snprintf(resolved, rsize, "%s/%s", mnt, path);
+	if (n < 0 || (size_t)n >= rsize) { /* a cut path could name a parent cgroup */
+		snprintf(err, esize, "cgroup path '%.64s...' is longer than %zu bytes", path, rsize - 1);
+		return -ENAMETOOLONG;
+	}
 	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, esize,
 			 "cgroup '%s' is not a directory (hint: a cgroup v2 directory under %s, e.g. "

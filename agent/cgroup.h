@@ -12,8 +12,9 @@
 
 /* The id of cgroup path: absolute, or relative to the cgroup2 mount
  * ("system.slice/nginx.service"). The directory used goes to resolved.
- * Returns 0; -EINVAL (not a cgroup v2 directory) or -ENODEV (no cgroup2
- * mounted here) with a one-line reason and a hint in err. */
+ * Returns 0; -EINVAL (not a cgroup v2 directory), -ENODEV (no cgroup2
+ * mounted here) or -ENAMETOOLONG (the path does not fit in rsize) with a
+ * one-line reason and a hint in err. */
 int cgroup_id(const char *path, uint64_t *id, char *resolved, size_t rsize, char *err, size_t esize);
 
 #endif /* DIAG_CGROUP_H */

@@ -85,7 +85,7 @@ static void countdown(struct view *v)
 	else
 		fprintf(stderr, "\rcollecting: %3.0f s left, %llu events (Ctrl-C ends it early)   ",
 			v->duration - el > 0 ? v->duration - el : 0, diagjob_events(v->job));
-	fflush(stderr);
+	(void)fflush(stderr);
 }
 
 /* ---- list -------------------------------------------------------------------------- */

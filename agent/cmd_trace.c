@@ -89,7 +89,7 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 		strbuf_reset(&v->line);
 		if (render_event_text(ev, v->mono_to_wall_ns, &v->line, &v->scratch) == 0) {
 			strbuf_putc(&v->line, '\n');
-			fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
+			(void)fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
 		}
 		return;
 	}
@@ -108,7 +108,7 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 		char buf[16];
 
 		localtime_r(&t, &tm);
-		strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
+		(void)strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
 		strbuf_addf(&v->line, "%-8s ", buf);
 	}
 	if (o->cpu_col)
@@ -124,7 +124,7 @@ static void on_event(void *ud, const struct scan_event *ev, const char *msg, siz
 		put_safe(&v->line, ev->kstack, ev->kstack_len);
 	if (ev->ustack)
 		put_safe(&v->line, ev->ustack, ev->ustack_len);
-	fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
+	(void)fwrite(strbuf_str(&v->line), 1, v->line.len, stdout);
 }
 
 static void on_attached(void *ud, int probes)
@@ -154,7 +154,7 @@ static void countdown(struct view *v)
 			tracejob_events(v->job));
 	else
 		fprintf(stderr, "\rtracing: %.0f s, %llu events (Ctrl-C to stop)   ", el, tracejob_events(v->job));
-	fflush(stderr);
+	(void)fflush(stderr);
 }
 
 static void print_message_count(void *ud, const char *msg, size_t len, uint64_t count)
@@ -268,7 +268,7 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 				procman_kill_all(pm); /* a second Ctrl-C: now */
 		}
 		countdown(&v);
-		fflush(stdout);
+		(void)fflush(stdout);
 	}
 	if (v.tty)
 		fprintf(stderr, "\r%50s\r", "");

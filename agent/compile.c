@@ -40,7 +40,7 @@ void compile_print_error(const char *cmd, const char *text, const struct spec_er
 int compile_specs(const struct traceopts *t, const struct cli_command *cmd, const struct caps *c,
 		  struct codegen_result *res)
 {
-	struct trace_spec **specs = calloc((size_t)t->nspecs, sizeof(*specs));
+	struct trace_spec **specs = calloc((size_t)t->nspecs, sizeof(struct trace_spec *));
 	struct spec_error err;
 	struct lower_env env;
 	int rc = CLI_OK, bad, n = 0;

@@ -355,6 +355,7 @@ static int parse_number(const char *s, enum key_type type, long long *out)
 
 	if (!isdigit((unsigned char)*p))
 		return -EINVAL;
+	/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript): isdigit('\0') is false, so p stops at the NUL */
 	for (; isdigit((unsigned char)*p); p++) {
 		if (v > (ULLONG_MAX - 9) / 10)
 			return -ERANGE;
@@ -720,6 +721,7 @@ static int parse_file_text(struct loader *l, const char *text, size_t len)
 
 		pos += n + (nl ? 1 : 0);
 		lineno++;
+		/* cppcheck-suppress knownConditionTrueFalse ; an empty line ("\n\n") has n == 0 */
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
 		if (n > CONFIG_MAX_LINE)
@@ -866,14 +868,14 @@ static int apply_env(struct loader *l, char *const *envp)
 
 static int add_warning(struct config *c, const char *text)
 {
-	size_t old = c->warnings ? strlen(c->warnings) : 0;
-	char *w = realloc(c->warnings, old + strlen(text) + 2);
+	size_t old = c->warnings ? strlen(c->warnings) : 0, len = strlen(text);
+	char *w = realloc(c->warnings, old + len + 2);
 
 	if (!w)
 		return -ENOMEM;
 	if (old)
 		w[old++] = '\n';
-	strcpy(w + old, text);
+	memcpy(w + old, text, len + 1);
 	c->warnings = w;
 	return 0;
 }

@@ -278,8 +278,8 @@ int ctl_wait(struct ctl *c, struct pollfd *fds, int nfds, int timeout_ms)
 
 	for (int i = 0; i < nfds; i++) {
 		wfds[i].fd = fds[i].fd;
-		wfds[i].events = (short)((fds[i].events & POLLIN ? CURL_WAIT_POLLIN : 0) |
-					 (fds[i].events & POLLOUT ? CURL_WAIT_POLLOUT : 0));
+		wfds[i].events = (short)(((fds[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+					 ((fds[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
 		wfds[i].revents = 0;
 	}
 	if (curl_multi_poll(c->multi, wfds, (unsigned)nfds, timeout_ms, NULL) != CURLM_OK)

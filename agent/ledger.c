@@ -76,7 +76,7 @@ static int grow(struct ledger *lg)
 	struct entry **old = lg->slots;
 	size_t oldn = lg->nslots;
 
-	lg->slots = calloc(n, sizeof(*lg->slots));
+	lg->slots = calloc(n, sizeof(struct entry *));
 	if (!lg->slots) {
 		lg->slots = old;
 		return -ENOMEM;
@@ -370,7 +370,7 @@ void ledger_prune(struct ledger *lg, time_t now)
 	struct entry **old = lg->slots;
 	size_t oldn = lg->nslots;
 
-	lg->slots = calloc(oldn, sizeof(*lg->slots));
+	lg->slots = calloc(oldn, sizeof(struct entry *));
 	if (!lg->slots) {
 		lg->slots = old;
 		return;
@@ -406,7 +406,7 @@ static int cmp_order(const void *a, const void *b)
 void ledger_foreach(const struct ledger *lg, enum ledger_state state,
 		    void (*fn)(void *ud, const char *id, const char *kind, json_t *job, int64_t started_ns), void *ud)
 {
-	struct entry **list = calloc(lg->count + 1, sizeof(*list));
+	struct entry **list = calloc(lg->count + 1, sizeof(struct entry *));
 	size_t n = 0;
 
 	if (!list)
@@ -414,7 +414,7 @@ void ledger_foreach(const struct ledger *lg, enum ledger_state state,
 	for (size_t i = 0; i < lg->nslots; i++)
 		if (lg->slots[i] && lg->slots[i]->state == state)
 			list[n++] = lg->slots[i];
-	qsort(list, n, sizeof(*list), cmp_order);
+	qsort(list, n, sizeof(struct entry *), cmp_order);
 	/* fn may call ledger_set(), which never frees entries but drops their job. */
 	for (size_t i = 0; i < n; i++) {
 		json_t *job = json_incref(list[i]->job);

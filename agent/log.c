@@ -36,7 +36,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	(void)strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = (size_t)snprintf(line, sizeof(line), "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000,
 			     config_log_level_name(level));
 	for (const unsigned char *p = (const unsigned char *)text; *p && n + 5 < sizeof(line); p++) {

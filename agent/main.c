@@ -1,4 +1,5 @@
 /* main.c - diagagent's entry point: global options and command dispatch. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static int unknown_command(const char *name)
 	return CLI_USAGE;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	const struct cli_command *cmd;
 
@@ -80,4 +81,18 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return unknown_command(argv[1]);
 	return cmd->run(argc - 1, argv + 1);
+}
+
+/* The prints to stdout are not checked one by one: a stdio stream's error is
+ * sticky, so one check here catches a full disk or a broken output for all. */
+int main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+	int err = fflush(stdout) ? errno : 0;
+
+	if (err || ferror(stdout)) {
+		fprintf(stderr, "diagagent: cannot write the output: %s\n", err ? strerror(err) : "write error");
+		return rc == CLI_OK ? CLI_FAIL : rc;
+	}
+	return rc;
 }

@@ -629,10 +629,10 @@ static int64_t next_due(const struct proc *p, int64_t now)
 	if (p->stop_sig && !p->killed && !p->exited && p->resend_ms < due)
 		due = p->resend_ms;
 	if (p->exited) {
-		int64_t drain = add_ms(p->exited_ms, DRAIN_MS);
+		int64_t drained = add_ms(p->exited_ms, DRAIN_MS);
 
-		if (drain < due)
-			due = drain;
+		if (drained < due)
+			due = drained;
 	} else {
 		check = add_ms(now, check_period(p, now));
 		if (check < due)
@@ -874,7 +874,7 @@ void procman_free(struct procman *pm)
 	free(pm);
 }
 
-int procman_run(struct procman *pm, int timeout_ms, volatile int *stop)
+int procman_run(struct procman *pm, int timeout_ms, const volatile int *stop)
 {
 	int64_t end = timeout_ms < 0 ? INT64_MAX : add_ms(procman_now_ms(), timeout_ms);
 

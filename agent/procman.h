@@ -104,7 +104,7 @@ int procman_dispatch(struct procman *pm, const struct pollfd *fds, int n);
 /* Convenience loop: poll and dispatch until no child is left or timeout_ms
  * passes (-1: no limit), also returning early when *stop becomes true (a
  * signal handler's flag; NULL: none). Returns the children left. */
-int procman_run(struct procman *pm, int timeout_ms, volatile int *stop);
+int procman_run(struct procman *pm, int timeout_ms, const volatile int *stop);
 
 /* Make procman_run() nap ms after each dispatch that read output, so a
  * child writing line by line is read in batches (one wakeup per batch, not

@@ -121,6 +121,7 @@ int runcmd_capture(char *const argv[], int timeout_ms, size_t cap, struct runcmd
 			size_t take = (size_t)n < cap - res->len ? (size_t)n : cap - res->len;
 			memcpy(res->out + res->len, chunk, take);
 			res->len += take;
+			/* cppcheck-suppress knownConditionTrueFalse ; it is true when the output passes cap */
 			if (take < (size_t)n)
 				res->truncated = true;
 		} else {

@@ -104,7 +104,7 @@ int sysfs_find_mount(const char *mountinfo, const char *fstype, char *dir, size_
 		}
 	}
 	free(line);
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return found;
 }
 

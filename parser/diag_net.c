@@ -401,7 +401,7 @@ static void net_report(struct diag *d, void *st, json_t *r)
 	dist_summary(&n->hs, (uint64_t)hs_ok, diag_get_hist(d, "@net_hslat", NULL, &h) ? &h : NULL,
 		     (uint64_t)diag_get_int(d, "@net_hsmax", NULL), &s);
 	report_note(sec, "%lld connect() calls; %lld TCP handshakes: %lld established, %lld failed", (long long)calls,
-		    (long long)(hs_ok + hs_fail), (long long)hs_ok, (long long)hs_fail);
+		    (long long)hs_ok + (long long)hs_fail, (long long)hs_ok, (long long)hs_fail);
 	diag_dist_table(sec, "connect latency (SYN sent to established)", &s);
 	t = report_table(sec, "connect() results", "result:str:RESULT,count:int:COUNT,max:ns:MAX LATENCY");
 	json_object_foreach(diag_get(d, "@net_cmax"), key, v)

@@ -241,6 +241,7 @@ json_t *render_json_string(const char *s, size_t len, bool *lossy)
 		size_t l = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
 
 		if (!l) {
+			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): buf is counted (k), not a C string */
 			memcpy(buf + k, "\xef\xbf\xbd", 3);
 			k += 3;
 			i++;
@@ -515,6 +516,7 @@ static int put_b64(struct strbuf *out, const char *s, size_t len)
 /* A text field; when it is not UTF-8, its exact bytes are remembered for b64. */
 struct lossy_field {
 	const char *key;
+	const char *prefix; /* "" or "raw_args." */
 	char *bytes;
 	size_t len;
 };
@@ -529,6 +531,7 @@ static int put_field(struct strbuf *out, const char *key, const char *s, size_t 
 	put_jstr(out, s, len, &lossy);
 	if (lossy && *nlf < RENDER_MAX_LOSSY) {
 		lf[*nlf].key = b64key;
+		lf[*nlf].prefix = "";
 		lf[*nlf].bytes = malloc(len ? len : 1);
 		if (!lf[*nlf].bytes)
 			return -ENOMEM;
@@ -570,7 +573,7 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 	int64_t ts = (int64_t)(ev->nsecs + (uint64_t)mono_to_wall_ns);
 	const char *fn = lp && lp->function ? lp->function : "";
 	struct lossy_field lf[RENDER_MAX_LOSSY];
-	char tbuf[32], keys[RENDER_MAX_LOSSY][80];
+	char tbuf[32];
 	int nlf = 0, rc;
 
 	render_time(ts, tbuf);
@@ -606,8 +609,8 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 		strbuf_putc(out, ':');
 		put_jstr(out, strbuf_str(scratch), scratch->len, &lossy);
 		if (lossy && nlf < RENDER_MAX_LOSSY) {
-			snprintf(keys[nlf], sizeof(keys[nlf]), "raw_args.%s", name);
-			lf[nlf].key = keys[nlf];
+			lf[nlf].prefix = "raw_args.";
+			lf[nlf].key = name;
 			lf[nlf].bytes = malloc(scratch->len ? scratch->len : 1);
 			if (!lf[nlf].bytes) {
 				rc = -ENOMEM;
@@ -630,7 +633,19 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 	if (nlf) {
 		strbuf_puts(out, ",\"b64\":{");
 		for (int i = 0; i < nlf && rc == 0; i++) {
-			strbuf_addf(out, "%s\"%s\":", i ? "," : "", lf[i].key);
+			/* the key whole and escaped: a value's name is its expression */
+			scratch->len = 0;
+			scratch->err = 0;
+			strbuf_puts(scratch, lf[i].prefix);
+			strbuf_puts(scratch, lf[i].key);
+			if (scratch->err) {
+				rc = scratch->err;
+				break;
+			}
+			if (i)
+				strbuf_putc(out, ',');
+			put_jstr(out, strbuf_str(scratch), scratch->len, NULL);
+			strbuf_putc(out, ':');
 			rc = put_b64(out, lf[i].bytes, lf[i].len);
 		}
 		strbuf_putc(out, '}');

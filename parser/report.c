@@ -168,10 +168,10 @@ const char *report_bytes(uint64_t n, char *buf, size_t size)
 		snprintf(buf, size, "%llu B", (unsigned long long)n);
 		return buf;
 	}
-	while (v >= 1024 && u < 4) {
+	do { /* n >= 1024: at least once */
 		v /= 1024;
 		u++;
-	}
+	} while (v >= 1024 && u < 4);
 	snprintf(buf, size, "%.1f %s", v, unit[u]);
 	return buf;
 }

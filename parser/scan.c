@@ -198,7 +198,7 @@ static void keep_bytes(char *dst, size_t *n, const char *src, size_t len)
 	for (size_t i = 0; i < len && *n < SCAN_BAD_BYTES; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		dst[(*n)++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		dst[(*n)++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
 }
 
@@ -348,6 +348,7 @@ static bool match_lit(struct cursor *c, const char *lit, size_t n)
 }
 
 /* Check and step over any JSON value (members the fast path does not use). */
+/* NOLINTNEXTLINE(misc-no-recursion): at most SCAN_JSON_DEPTH (64) levels, checked on entry */
 static int skip_value(struct scanner *s, struct cursor *c, int depth)
 {
 	const char *str;
@@ -747,6 +748,7 @@ static size_t put_bytes(char *d, const unsigned char *b, size_t n)
 		size_t l = utf8_seq_len(b + i, n - i);
 
 		if (l == 0) {
+			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): d is counted (k), not a C string */
 			memcpy(d + k, "\\ufffd", 6);
 			k += 6;
 			i++;

@@ -193,7 +193,7 @@ static int cmp_slot_desc(const void *a, const void *b)
 int stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const char *msg, size_t len, uint64_t count),
 		       void *ud)
 {
-	const struct msg_slot **order = calloc(st->msg_used ? st->msg_used : 1, sizeof(*order));
+	const struct msg_slot **order = calloc(st->msg_used ? st->msg_used : 1, sizeof(const struct msg_slot *));
 	size_t n = 0;
 
 	if (!order)
@@ -202,7 +202,7 @@ int stats_each_message(const struct trace_stats *st, void (*fn)(void *ud, const 
 		if (st->msgs[i].msg)
 			order[n++] = &st->msgs[i];
 	if (n > 1)
-		qsort(order, n, sizeof(*order), cmp_slot_desc);
+		qsort(order, n, sizeof(const struct msg_slot *), cmp_slot_desc);
 	for (size_t i = 0; i < n; i++)
 		fn(ud, order[i]->msg, order[i]->len, order[i]->count);
 	if (st->msg_other)

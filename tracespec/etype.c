@@ -203,6 +203,7 @@ static int binary(const struct expr *e, const struct ktype *a, const struct ktyp
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 int etype_of(const struct expr *e, const struct etype_ctx *ctx, struct ktype *out, struct spec_error *err)
 {
 	struct ktype a, b, c;

@@ -133,7 +133,7 @@ static void quote_span(const struct parser *p, size_t start, size_t end, char *b
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p->text[start + i];
 
-		buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		buf[i] = (char)((c >= 0x20 && c < 0x7f) ? c : '?');
 	}
 	buf[n] = '\0';
 }
@@ -891,6 +891,7 @@ static int parse_type(struct parser *p, struct expr *e)
 }
 
 /* '(' type ')' unary, with the lookahead at '('. */
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_cast(struct parser *p, struct expr **out)
 {
 	struct expr *e;
@@ -1018,6 +1019,7 @@ static int parse_tpfield(struct parser *p, struct expr **out)
 }
 
 /* 'STRCMP' '(' STRING ',' expr ')', with the lookahead at STRCMP. */
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_strcmp(struct parser *p, struct expr **out)
 {
 	struct expr *e;
@@ -1089,6 +1091,7 @@ static int make_builtin(struct parser *p, enum expr_builtin b, struct expr **out
 	return leaf_done(p, e, out);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_name(struct parser *p, struct expr **out)
 {
 	const char *s = p->text + p->tok.start;
@@ -1131,6 +1134,7 @@ static int parse_name(struct parser *p, struct expr **out)
 	return fail_unknown(p, s, n);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_primary(struct parser *p, struct expr **out)
 {
 	struct expr *e = NULL;
@@ -1183,6 +1187,7 @@ static int parse_primary(struct parser *p, struct expr **out)
  * Operators
  */
 
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_postfix(struct parser *p, struct expr **out)
 {
 	struct expr *base = NULL, *e = NULL;
@@ -1239,6 +1244,7 @@ cleanup:
 	return rc;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_unary(struct parser *p, struct expr **out)
 {
 	struct expr *e;
@@ -1292,6 +1298,7 @@ static int parse_unary(struct parser *p, struct expr **out)
 /* The left-associative binary levels, LV_LOR (lowest) to LV_MUL. Every
  * operator of a chain counts as one level of nesting: the tree grows one
  * deeper with each. */
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_binary(struct parser *p, int level, struct expr **out)
 {
 	struct expr *left = NULL, *right = NULL, *e;
@@ -1338,6 +1345,7 @@ cleanup:
 	return rc;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): the parser nests at most EXPR_MAX_DEPTH (64) levels: enter() checks */
 static int parse_cond(struct parser *p, struct expr **out)
 {
 	struct expr *c = NULL, *e = NULL;
@@ -1430,6 +1438,7 @@ cleanup:
 	return rc;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 void expr_free(struct expr *e)
 {
 	if (!e)
@@ -1477,6 +1486,7 @@ static char *dup_field(const char *s, size_t len, bool *ok)
 	return d;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 struct expr *expr_dup(const struct expr *e)
 {
 	struct expr *n;
@@ -1531,6 +1541,7 @@ fail:
 	return NULL;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 int expr_walk(const struct expr *e, int (*fn)(const struct expr *node, void *ud), void *ud)
 {
 	int rc;

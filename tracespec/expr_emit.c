@@ -135,6 +135,7 @@ static void print_cast_type(const struct expr *e, struct strbuf *out)
 	strbuf_addf(out, "(%s)", name_or(table_get(c_type_names, NELEM(c_type_names), (unsigned)e->u.cast.type)));
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static void print_rec(const struct expr *e, int minprec, struct strbuf *out)
 {
 	int prec = prec_of(e);
@@ -233,6 +234,7 @@ static int fail_string(const struct expr *e, struct spec_error *err)
 /* Operands that bind loosely in bpftrace (prefix operators and casts) are
  * parenthesised where another operator applies to them; everything else
  * emits as a primary or is parenthesised already. */
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static int emit_tight(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	int rc;
@@ -258,6 +260,7 @@ static int check_literal(const struct expr *e, size_t len, struct spec_error *er
 }
 
 /* An operand compared with a string: as is when it is a string, else str(). */
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
 			  struct spec_error *err)
 {
@@ -275,6 +278,7 @@ static int emit_as_string(const struct expr *e, const struct expr_emit_ctx *ctx,
 }
 
 /* An operand C reads as a truth value: a pointer becomes (p != 0). */
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static int emit_truth(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	int rc;
@@ -287,6 +291,7 @@ static int emit_truth(const struct expr *e, const struct expr_emit_ctx *ctx, str
 	return rc;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static int emit_binary(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out,
 		       struct spec_error *err)
 {
@@ -328,6 +333,7 @@ static int emit_leaf(const struct expr *e, const struct expr_emit_ctx *ctx, stru
 	return ctx->leaf(ctx->ud, e, out, err);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from the parser only, at most EXPR_MAX_DEPTH (64) deep */
 static int emit_rec(const struct expr *e, const struct expr_emit_ctx *ctx, struct strbuf *out, struct spec_error *err)
 {
 	const char *s;

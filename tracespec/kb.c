@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 /* The built-in copy, from kb_builtin.S. */
 extern const char diag_kb_builtin_start[];
-extern const char diag_kb_builtin_end[];
+extern const uint64_t diag_kb_builtin_size;
 
 #define KB_MIN_WORD 4
 #define PLACEHOLDERS_HINT \
@@ -127,6 +128,7 @@ static int parse_weight(struct loader *l, const char *w, const char *what, doubl
 	char *end;
 	double v;
 
+	*out = 0;
 	if (!w)
 		return fail(l, NULL, "%s: missing number", what);
 	errno = 0;
@@ -725,8 +727,7 @@ out:
 
 int kb_load_builtin(struct kb **out, struct kb_error *err)
 {
-	return kb_load_text(diag_kb_builtin_start, (size_t)(diag_kb_builtin_end - diag_kb_builtin_start), "built-in",
-			    out, err);
+	return kb_load_text(diag_kb_builtin_start, (size_t)diag_kb_builtin_size, "built-in", out, err);
 }
 
 int kb_load_default(struct kb **out, struct kb_error *err)

@@ -42,6 +42,7 @@ static const struct btf_type *member_struct(struct btf *btf, unsigned type_id)
 }
 
 /* Bit offset of MEMBER in t, searching anonymous members too; -1 when absent. */
+/* NOLINTNEXTLINE(misc-no-recursion): nested anonymous members, at most 8 levels (depth > 8 stops) */
 static long member_bits(struct btf *btf, const struct btf_type *t, const char *member, int depth)
 {
 	const struct btf_member *m = btf_members(t);
@@ -64,6 +65,7 @@ static long member_bits(struct btf *btf, const struct btf_type *t, const char *m
 }
 
 /* The member called MEMBER in t or its anonymous members; NULL when absent. */
+/* NOLINTNEXTLINE(misc-no-recursion): nested anonymous members, at most 8 levels (depth > 8 stops) */
 static const struct btf_member *find_member(struct btf *btf, const struct btf_type *t, const char *member, int depth)
 {
 	const struct btf_member *m = btf_members(t);
@@ -197,6 +199,7 @@ int ktypes_struct_check(const char *name, char *suggest, size_t size)
 }
 
 /* A member of t (or of its anonymous members) whose name ends with tail. */
+/* NOLINTNEXTLINE(misc-no-recursion): nested anonymous members, at most 8 levels (depth > 8 stops) */
 static const struct btf_member *suffix_member(struct btf *btf, const struct btf_type *t, const char *tail, int depth)
 {
 	const struct btf_member *m = btf_members(t);

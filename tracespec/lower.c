@@ -263,6 +263,11 @@ static int lower_usdt(const struct trace_spec *s, const struct lower_env *env, s
 		specerr_set(err, 0, "see 'diagagent caps'", "USDT probes cannot attach on this host");
 		return -EOPNOTSUPP;
 	}
+	if (strlen(s->function) >= sizeof(out->name)) { /* cut, it would name another probe */
+		specerr_set(err, 0, NULL, "USDT probe name '%.64s...' is longer than %zu bytes", s->function,
+			    sizeof(out->name) - 1);
+		return -ENAMETOOLONG;
+	}
 	rc = resolve_binary(s, out, err);
 	if (rc < 0)
 		return rc;

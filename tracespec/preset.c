@@ -125,7 +125,11 @@ static char *source_text(const char *name, int *rc, char *err, size_t size)
 	if (!plain_name(name, PRESET_NAME_MAX))
 		return NULL;
 	if (dir && *dir) {
-		snprintf(path, sizeof(path), "%s/%s.bt", dir, name);
+		if (snprintf(path, sizeof(path), "%s/%s.bt", dir, name) >= (int)sizeof(path)) {
+			snprintf(err, size, "DIAGAGENT_PRESETS '%.64s...' is too long for a path", dir);
+			*rc = -ENAMETOOLONG;
+			return NULL;
+		}
 		if (access(path, F_OK) == 0) {
 			s = read_file(path, err, size);
 			*rc = s ? 0 : -EINVAL;
@@ -157,7 +161,7 @@ static bool have_tracepoint(const struct loader *L, const char *tp)
 		return false;
 	memcpy(cat, tp, (size_t)(colon - tp));
 	cat[colon - tp] = '\0';
-	strcpy(ev, colon + 1);
+	memcpy(ev, colon + 1, strlen(colon + 1) + 1); /* fits: checked above */
 	if (!plain_name(cat, sizeof(cat)) || !plain_name(ev, sizeof(ev)))
 		return false;
 	snprintf(path, sizeof(path), "%s/events/%s/%s", L->h->tracefs, cat, ev);
@@ -232,7 +236,7 @@ static int add_record(struct loader *L, const char *file, int line, char *args)
 	tok = strtok_r(NULL, " \t", &save);
 	if (!tok || !plain_name(tok, PRESET_NAME_MAX))
 		return fail(L, -EINVAL, "%s:%d: record %ld needs a name", file, line, id);
-	strcpy(r->name, tok);
+	memcpy(r->name, tok, strlen(tok) + 1); /* fits: plain_name() checked the length */
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		char *colon = strchr(tok, ':');
 		struct preset_field *f;
@@ -248,7 +252,7 @@ static int add_record(struct loader *L, const char *file, int line, char *args)
 		}
 		if (!plain_name(tok, PRESET_NAME_MAX) || preset_field(r, tok) >= 0)
 			return fail(L, -EINVAL, "%s:%d: bad or repeated field name '%s'", file, line, tok);
-		strcpy(f->name, tok);
+		memcpy(f->name, tok, strlen(tok) + 1); /* fits: plain_name() checked the length */
 		r->nfields++;
 	}
 	L->p->nrecords++;
@@ -443,6 +447,7 @@ enum block { NO_BLOCK, IN_BEGIN, IN_END };
 
 static int load_text(struct loader *L, const char *name, char *text, int depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int include(struct loader *L, const char *file, int line, const char *name, int depth)
 {
 	char sub[256];
@@ -485,6 +490,7 @@ static void block_line(struct loader *L, enum block b, const char *s, size_t len
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int directive(struct loader *L, const char *file, int line, const char *name, char *d, int depth, int *cond,
 		     bool *skip)
 {
@@ -540,6 +546,7 @@ static int directive(struct loader *L, const char *file, int line, const char *n
 	return fail(L, -EINVAL, "%s:%d: unknown directive '//@%s'", file, line, d);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): an //@include is one level deep at most (depth > 0 is refused) */
 static int load_text(struct loader *L, const char *name, char *text, int depth)
 {
 	char file[PRESET_NAME_MAX + 8];
@@ -581,9 +588,9 @@ static int load_text(struct loader *L, const char *name, char *text, int depth)
 			}
 		} else if (strcmp(s, "BEGIN") == 0 || strcmp(s, "END") == 0) {
 			block = s[0] == 'B' ? IN_BEGIN : IN_END;
-			if (block == IN_BEGIN && depth == 0) {
-				if (L->have_begin)
-					return fail(L, -EINVAL, "%s:%d: a second BEGIN", file, line);
+			if (block == IN_BEGIN && depth == 0 && L->have_begin) {
+				rc = fail(L, -EINVAL, "%s:%d: a second BEGIN", file, line);
+			} else if (block == IN_BEGIN && depth == 0) {
 				L->have_begin = true;
 				strbuf_puts(&L->out, "BEGIN\n{\n");
 			}
@@ -745,7 +752,7 @@ static int layout_record(struct layout_probe *lp, const char *preset, const stru
 		lp->values[f].name = strdup(r->fields[f].name);
 		if (!lp->values[f].name)
 			return -ENOMEM;
-		strcpy(lp->values[f].conv, r->fields[f].is_string ? "s" : "lld");
+		snprintf(lp->values[f].conv, sizeof(lp->values[f].conv), "%s", r->fields[f].is_string ? "s" : "lld");
 		lp->values[f].is_string = r->fields[f].is_string;
 		lp->cols[f].kind = LC_VALUE;
 		lp->cols[f].value = f;
@@ -767,7 +774,7 @@ struct event_layout *preset_layout(const struct preset *p)
 			max = p->records[i].id;
 	l->nprobes = max + 1;
 	l->max_events = -1;
-	l->probes = calloc((size_t)(max + 2), sizeof(*l->probes));
+	l->probes = calloc((size_t)max + 2, sizeof(*l->probes));
 	if (!l->probes) {
 		free(l);
 		return NULL;

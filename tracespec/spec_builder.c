@@ -47,7 +47,7 @@ struct spec_builder *spec_builder_new(enum spec_type type, const char *library, 
 	b->s->type = type;
 	b->s->library = dup_or_fail(b, library);
 	b->s->function = dup_or_fail(b, target);
-	b->s->values = calloc(SPEC_MAX_VALUES, sizeof(*b->s->values));
+	b->s->values = calloc(SPEC_MAX_VALUES, sizeof(struct expr *));
 	b->s->convs = calloc(SPEC_MAX_VALUES, sizeof(*b->s->convs));
 	if (!b->s->values || !b->s->convs)
 		b->rc = -ENOMEM;
@@ -75,12 +75,13 @@ struct spec_builder *spec_builder_offset(struct spec_builder *b, uint64_t offset
 static struct expr *parse_whole(struct spec_builder *b, const char *text, const char *what)
 {
 	struct expr_names names = { NULL, 0, SPEC_MAX_ARG };
+	const char *src = text ? text : "";
 	struct expr *e = NULL;
 	size_t used;
-	int rc = expr_parse(text ? text : "", 0, &names, &e, &used, &b->err);
+	int rc = expr_parse(src, 0, &names, &e, &used, &b->err);
 
-	if (rc == 0 && text[used] != '\0') {
-		specerr_set(&b->err, (int)used, "give one expression", "unexpected '%c' in the %s", text[used], what);
+	if (rc == 0 && src[used] != '\0') {
+		specerr_set(&b->err, (int)used, "give one expression", "unexpected '%c' in the %s", src[used], what);
 		expr_free(e);
 		e = NULL;
 		rc = -EINVAL;
@@ -129,7 +130,6 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 {
 	struct trace_spec *s = NULL;
 	struct strbuf text = STRBUF_INIT(SPEC_MAX_LEN);
-	int nconv = 0;
 
 	specerr_clear(err);
 	if (b == &oom_builder) {
@@ -138,7 +138,8 @@ struct trace_spec *spec_builder_build(struct spec_builder *b, struct spec_error 
 		return NULL;
 	}
 	if (b->rc == 0 && b->s->format) {
-		nconv = spec_parse_format(b->s->format, -1, b->s->convs, SPEC_MAX_VALUES, &b->err);
+		int nconv = spec_parse_format(b->s->format, -1, b->s->convs, SPEC_MAX_VALUES, &b->err);
+
 		if (nconv < 0)
 			b->rc = nconv;
 		else if (nconv != b->s->nvalues) {

@@ -68,7 +68,7 @@ int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int ma
 		if (i == sizeof(known) / sizeof(known[0])) {
 			int len = 1;
 
-			while (p[len] && len < 6 && !isspace((unsigned char)p[len]) && p[len] != '%')
+			while (len < 6 && p[len] && !isspace((unsigned char)p[len]) && p[len] != '%')
 				len++;
 			specerr_set(err, col0 + (int)(p - fmt), CONV_HINT, "unknown conversion '%.*s' in the format",
 				    len, p);
@@ -185,18 +185,28 @@ static int parse_param(char *text, int col, struct spec_param *p, struct spec_er
 				    "bad struct parameter");
 			return -EINVAL;
 		}
+		if (strlen(words[1]) > 63) { /* the type's name must fit a ktype's, uncut */
+			specerr_set(err, col, NULL, "struct name '%.32s...' is longer than 63 characters", words[1]);
+			return -EINVAL;
+		}
 		p->type = ET_STRUCT_PTR;
 		p->struct_name = strdup(words[1]);
 		p->stars = stars;
 	} else {
-		size_t i;
+		size_t i, len = 0;
 
 		for (int w = 0; w < nwords - 1; w++) {
-			if (strlen(type) + strlen(words[w]) + 2 > sizeof(type))
-				break;
+			size_t wlen = strlen(words[w]);
+
+			if (len + (w ? 1 : 0) + wlen >= sizeof(type)) {
+				specerr_set(err, col, NULL, "the type of parameter '%s' is longer than %zu characters",
+					    name, sizeof(type) - 1);
+				return -EINVAL;
+			}
 			if (w)
-				strcat(type, " ");
-			strcat(type, words[w]);
+				type[len++] = ' ';
+			memcpy(type + len, words[w], wlen + 1);
+			len += wlen;
 		}
 		i = sig_type_find(type);
 		if (i == NSIG_TYPES && strcmp(type, "void") != 0) {
@@ -649,7 +659,7 @@ static int parse_action(struct trace_spec *s, const char *text, const char *p, c
 		return nconv;
 	}
 	p = skip_ws(p + used);
-	s->values = calloc(SPEC_MAX_VALUES, sizeof(*s->values));
+	s->values = calloc(SPEC_MAX_VALUES, sizeof(struct expr *));
 	if (!s->values)
 		return -ENOMEM;
 	while (*p == ',') {

@@ -668,6 +668,26 @@ static void test_event_text_matches_json(void **state)
 	expect_same_text(&e2, 0);
 }
 
+static void test_event_text_long_key(void **state)
+{
+	/* A value's b64 key is its expression, whole and escaped: a long one with a
+	 * quote in it is a JSON key like any other, as render_event_json makes it. */
+	static char name[] = "STRCMP(\"a\\\"b\", arg1) ? arg2 : (arg3 ? arg4 : (arg5 ? arg6 : "
+			     "(struct task_struct *)arg1)->comm)";
+	static const char path[] = "/d\x80";
+	struct layout_value vals[] = { { "s", name, true } };
+	struct layout_col cols[] = { { LC_VALUE, 0 } };
+	struct layout_probe lp = {
+		.function = "f", .format = "%s", .values = vals, .nvalues = 1, .cols = cols, .ncols = 1
+	};
+	struct scan_value v[] = { vstr(path, sizeof(path) - 1) };
+	struct scan_event ev = { .nsecs = 1, .comm = "c", .comm_len = 1, .lp = &lp, .values = v };
+
+	(void)state;
+	assert_true(strlen(name) > 80);
+	expect_same_text(&ev, 0);
+}
+
 static void test_event_stacks(void **state)
 {
 	(void)state;
@@ -773,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_event_some_lossy),
 		cmocka_unit_test(test_event_stacks),
 		cmocka_unit_test(test_event_text_matches_json),
+		cmocka_unit_test(test_event_text_long_key),
 		cmocka_unit_test(test_event_from_scanner),
 	};
 

@@ -143,8 +143,8 @@ static void check_round_trip(const char *text, const char *want)
 /* An error message says what is wrong: present, lowercase first, no trailing period. */
 static void expect_good_msg(const char *what, const char *msg)
 {
-	const char *p = msg;
-	size_t len = strlen(msg);
+	const char *p;
+	size_t len;
 
 	if (strncmp(msg, "STRCMP", 6) == 0) /* a name, spelt as written */
 		msg += 6;
@@ -495,6 +495,16 @@ static const struct err_case sig_err_cases[] = {
 	{ "p::f(void x)", 5, "parameter 'x' cannot be void" },
 	{ "p::f(int 1x)", 5, "bad parameter name '1x'" },
 	{ "p::f(int a b c d e f g h i)", 5, "signature parameter too long" },
+	/* too long is an error, never a cut: the cut "unsigned long" would pass */
+	{ "p::f(unsigned long "
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  " x)",
+	  5, "the type of parameter 'x' is longer than 127 characters" },
+	{ "p::f(struct "
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  " *x)",
+	  5, "is longer than 63 characters" },
 	{ "p::f(int a,)", 11, "needs a type and a name" },
 	{ "p::f(,int a)", 5, "needs a type and a name" },
 	{ "p::f(int a", 4, "unmatched '(' in the signature" },
