@@ -379,8 +379,10 @@ static struct trace_spec *build_structured(struct job_req *j, const json_t *job)
 			need(j, category);
 		}
 	}
-	if (j->nomem)
+	if (j->nomem) {
+		free(category);
 		return NULL;
+	}
 	b = spec_builder_new(probe_types[ti].type, library, event);
 	if (category)
 		b = spec_builder_category(b, category);

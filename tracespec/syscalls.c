@@ -299,7 +299,6 @@ int syscalls_tp_format(const char *tracefs, const char *category, const char *ev
 		err = syscalls_parse_field(p + 6, out);
 		if (err < 0)
 			goto cleanup;
-		err = 0;
 	}
 	if (!err && ferror(fp))
 		err = -EIO;
