@@ -4,6 +4,7 @@
 
 #include "agent/caps.h"
 #include "agent/cli.h"
+#include "agent/jsontext.h"
 
 static int caps_run(int argc, char **argv);
 
@@ -52,7 +53,7 @@ static int caps_run(int argc, char **argv)
 	if (json) {
 		json_t *j = caps_to_json(&c);
 
-		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+		if (!j || jsontext_print(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER, stdout) < 0) {
 			json_decref(j);
 			fprintf(stderr, "diagagent caps: cannot write JSON: out of memory\n");
 			return CLI_FAIL;

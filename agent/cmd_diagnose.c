@@ -10,6 +10,7 @@
 #include "agent/caps.h"
 #include "agent/cli.h"
 #include "agent/diagjob.h"
+#include "agent/jsontext.h"
 #include "agent/units.h"
 #include "parser/report.h"
 #include "tracespec/strbuf.h"
@@ -96,6 +97,7 @@ static int list(bool json)
 	json_t *arr = json_array();
 	size_t i;
 	json_t *e;
+	bool ok = true;
 
 	caps_probe_quick(&c);
 	for (int k = 0; k < preset_count(); k++) {
@@ -139,8 +141,7 @@ static int list(bool json)
 		preset_free(text);
 	}
 	if (json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
+		ok = jsontext_print(arr, JSON_INDENT(2), stdout) == 0;
 	} else {
 		json_array_foreach(arr, i, e)
 		{
@@ -158,7 +159,9 @@ static int list(bool json)
 		}
 	}
 	json_decref(arr);
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+	if (!ok)
+		fprintf(stderr, "diagagent diagnose: cannot write the list: out of memory\n");
+	return ok && fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
 /* ---- options ------------------------------------------------------------------------ */
@@ -329,10 +332,11 @@ static int run(struct dopts *d, const struct caps *c)
 	r = diagjob_result(v.job);
 	if (!r) {
 		fprintf(stderr, "diagagent diagnose: out of memory\n");
-	} else if (d->json) {
-		json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	} else {
+	} else if (d->json && jsontext_print(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER, stdout) < 0) {
+		fprintf(stderr, "diagagent diagnose: cannot write the result: out of memory\n");
+		json_decref(r);
+		r = NULL;
+	} else if (!d->json) {
 		report_print(json_object_get(r, "report"), stdout);
 	}
 	if (r && json_is_true(json_object_get(r, "success")))

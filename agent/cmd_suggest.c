@@ -8,6 +8,7 @@
 #include "agent/caps.h"
 #include "agent/cli.h"
 #include "agent/compile.h"
+#include "agent/jsontext.h"
 #include "agent/result.h"
 #include "agent/suggestjob.h"
 
@@ -152,8 +153,7 @@ static int answer(const struct kb *kb, const struct caps *c, int argc, char **ar
 	if (json) {
 		json_t *res = suggestjob_result(NULL, text, &r, t0);
 
-		rc = res && json_dumpf(res, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? CLI_OK : CLI_FAIL;
-		putchar('\n');
+		rc = res && jsontext_print(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER, stdout) == 0 ? CLI_OK : CLI_FAIL;
 		json_decref(res);
 		if (rc == CLI_OK && fflush(stdout) != 0)
 			rc = CLI_FAIL;
@@ -212,8 +212,7 @@ static int list_kb(const struct kb *kb, const struct caps *c, bool json)
 	if (json) {
 		json_t *o = ok ? json_pack("{sssO}", "source", kb->source, "families", fams) : NULL;
 
-		ok = o && json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0;
-		putchar('\n');
+		ok = o && jsontext_print(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER, stdout) == 0;
 		json_decref(o);
 		json_decref(fams);
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/compile.h"
+#include "agent/jsontext.h"
 #include "agent/tracejob.h"
 #include "parser/render.h"
 #include "parser/stats.h"
@@ -277,14 +278,20 @@ static int run_job(struct traceopts *t, const struct caps *c, const struct codeg
 		goto out;
 	if (t->json) {
 		json_object_set_new(r, "spec", json_string(t->specs[0]));
-		json_dumpf(r, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		if (jsontext_print(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER, stdout) < 0) {
+			fprintf(stderr, "diagagent trace: cannot write the result: out of memory\n");
+			goto out;
+		}
 	} else if (t->jsonl) {
 		json_t *s = json_pack("{sO}", "statistics", json_object_get(r, "statistics"));
 
-		json_dumpf(s, stdout, JSON_COMPACT);
-		putchar('\n');
+		int prc = s ? jsontext_print(s, JSON_COMPACT, stdout) : -ENOMEM;
+
 		json_decref(s);
+		if (prc < 0) {
+			fprintf(stderr, "diagagent trace: cannot write the statistics: out of memory\n");
+			goto out;
+		}
 	} else {
 		if (t->opts.aggregate) {
 			json_t *agg = json_object_get(json_object_get(r, "statistics"), "aggregates"), *e;

@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "agent/jsontext.h"
+
 struct ctl_req {
 	struct ctl *ctl;
 	enum ctl_kind kind;
@@ -161,7 +163,7 @@ static int setup(struct ctl *c, struct ctl_req *r, const json_t *body)
 	r->headers = r->headers ? curl_slist_append(r->headers, "Expect:") : NULL;
 	if (body) {
 		r->headers = r->headers ? curl_slist_append(r->headers, "Content-Type: application/json") : NULL;
-		r->body_out = json_dumps(body, JSON_COMPACT);
+		r->body_out = jsontext_dump(body, JSON_COMPACT);
 		if (!r->body_out)
 			return -ENOMEM;
 	}

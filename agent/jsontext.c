@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "tracespec/strbuf.h"
 
@@ -23,4 +24,16 @@ char *jsontext_dump(const json_t *j, size_t flags)
 	errno = sb.err || rc == 0 ? ENOMEM : EINVAL;
 	strbuf_release(&sb);
 	return text;
+}
+
+int jsontext_print(const json_t *j, size_t flags, FILE *f)
+{
+	char *text = jsontext_dump(j, flags);
+	int rc;
+
+	if (!text)
+		return -errno;
+	rc = fputs(text, f) < 0 || fputc('\n', f) == EOF ? -EIO : 0;
+	free(text);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/jsontext.h"
 #include "agent/log.h"
 #include "agent/spool.h"
 
@@ -117,7 +118,7 @@ static int save(struct ledger *lg, const struct entry *e)
 		return -ENOMEM;
 	if (e->state == LEDGER_QUEUED && e->job)
 		json_object_set(o, "job", e->job);
-	text = json_dumps(o, JSON_COMPACT);
+	text = jsontext_dump(o, JSON_COMPACT);
 	json_decref(o);
 	if (!text)
 		return -ENOMEM;

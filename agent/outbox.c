@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/jsontext.h"
 #include "agent/log.h"
 #include "agent/spool.h"
 
@@ -317,7 +318,7 @@ static size_t oldest_in_memory(const struct outbox *ob)
 
 int outbox_put(struct outbox *ob, const json_t *result, char *err, size_t size)
 {
-	char name[32], *text = json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char name[32], *text = jsontext_dump(result, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	size_t len;
 	unsigned long long before = ob->dropped;
 	int rc = 0;

@@ -81,12 +81,17 @@ int sysfs_find_mount(const char *mountinfo, const char *fstype, char *dir, size_
 
 	if (!f)
 		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
+	while (!found) {
 		/* id parent maj:min root mountpoint opts [optional...] - fstype src super */
-		char *sep = strstr(line, " - ");
-		char *save = NULL, *tok, *mnt = NULL;
+		char *sep, *save = NULL, *tok, *mnt = NULL;
 		int field = 0;
 
+		errno = 0;
+		if (getline(&line, &cap, f) < 0) {
+			found = errno == ENOMEM ? -ENOMEM : 0; /* out of memory is not "not mounted" */
+			break;
+		}
+		sep = strstr(line, " - ");
 		if (!sep)
 			continue;
 		tok = strtok_r(sep + 3, " \n", &save);

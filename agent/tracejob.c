@@ -40,6 +40,7 @@ struct tracejob {
 	bool attached, done, stopping, cancelled, killed;
 	int exit_status;
 	unsigned long long nevents;
+	unsigned long long unkept; /* events that memory ran out for: counted, not kept */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -108,7 +109,12 @@ static void on_event(void *ud, const struct scan_event *ev)
 	struct tracejob *j = ud;
 
 	strbuf_reset(&j->msg);
-	render_message(ev, &j->msg);
+	if (render_message(ev, &j->msg) < 0) {
+		/* a message cut short is no message: the kernel counted the
+		 * event; the result says how many could not be kept */
+		j->unkept++;
+		return;
+	}
 	if (!passes_filter(j)) {
 		stats_filtered(j->stats);
 		return;
@@ -126,8 +132,8 @@ static void on_event(void *ud, const struct scan_event *ev)
 	if (j->events && (long)json_array_size(j->events) < j->keep_max) {
 		json_t *e = render_event_json(ev, j->mono_to_wall_ns);
 
-		if (e)
-			json_array_append_new(j->events, e);
+		if (!e || json_array_append_new(j->events, e) < 0)
+			j->unkept++;
 	}
 	if (j->spec.on_event)
 		j->spec.on_event(j->spec.ud, ev, strbuf_str(&j->msg), j->msg.len);
@@ -477,7 +483,7 @@ json_t *tracejob_result(struct tracejob *j)
 {
 	const struct event_layout *l = j->spec.cg->layout;
 	const char *status = tracejob_status(j);
-	json_t *r = json_object();
+	json_t *r = json_object(), *stats;
 	struct strbuf err = STRBUF_INIT(4096);
 	double dur = tracejob_elapsed(j);
 
@@ -494,7 +500,15 @@ json_t *tracejob_result(struct tracejob *j)
 	json_object_set_new(r, "event_count", json_integer((json_int_t)j->nevents));
 	if (j->events)
 		json_object_set_new(r, "events", json_copy(j->events));
-	json_object_set_new(r, "statistics", stats_json(j->stats, dur, scan_stats(j->scan)));
+	stats = stats_json(j->stats, dur, scan_stats(j->scan));
+	if (!stats) {
+		json_decref(r);
+		strbuf_release(&err);
+		return NULL;
+	}
+	if (j->unkept)
+		json_object_set_new(stats, "events_not_kept", json_integer((json_int_t)j->unkept));
+	json_object_set_new(r, "statistics", stats);
 	result_set_time(r, "started_at", j->started_at);
 	if (j->done)
 		result_set_time(r, "finished_at", j->finished_at);
