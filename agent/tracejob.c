@@ -38,6 +38,8 @@ struct tracejob {
 	int64_t started_at, finished_at; /* wall clock, ns */
 	int probes;
 	bool attached, done, stopping, cancelled, killed;
+	bool replay;	      /* tracejob_replay(): no process ran */
+	bool startup_expired; /* stopped because the probes were not attached in time */
 	int exit_status;
 	unsigned long long nevents;
 };
@@ -200,6 +202,7 @@ static void on_exit_cb(void *ud, struct proc *p, int status)
 	j->exit_status = status;
 	/* SIGKILL after the grace, whether we stopped it or a deadline did. */
 	j->killed = status == 128 + SIGKILL && (j->stopping || procman_now_ms() >= j->deadline_ms);
+	j->startup_expired = !j->attached && !j->stopping && procman_now_ms() >= j->deadline_ms;
 	finish(j);
 }
 
@@ -378,6 +381,7 @@ struct tracejob *tracejob_replay(const struct tracejob_spec *spec, const char *p
 
 	if (!j)
 		return NULL;
+	j->replay = true;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	buf = malloc(1 << 20);
 	if (fd < 0 || !buf) {
@@ -440,7 +444,9 @@ const char *tracejob_status(const struct tracejob *j)
 		return "cancelled";
 	if (j->killed)
 		return "timeout";
-	return j->exit_status == 0 ? "completed" : "failed";
+	/* A bpftrace that ends, even with 0, before its probes are attached
+	 * traced nothing: that is no completed trace with zero events. */
+	return j->exit_status == 0 && (j->attached || j->replay) ? "completed" : "failed";
 }
 
 /* The lines of bpftrace's stderr that say what went wrong: ERROR lines,
@@ -498,22 +504,33 @@ json_t *tracejob_result(struct tracejob *j)
 		strbuf_addf(&err, "cancelled after %.1f s of tracing", dur);
 		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
 	} else if (j->done && strcmp(status, "completed") != 0) {
+		/* What ended it, when, then bpftrace's own words. */
+		const char *when = j->attached ? "" : j->exit_status == 255 ? " (probes could not attach)" :
+										 " before attaching";
+
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
 				    tracejob_grace_ms(j));
-		else if (strstr(strbuf_str(&j->errbuf), "BPF stack limit"))
-			strbuf_puts(&err, "the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
+		else if (j->startup_expired)
+			strbuf_addf(&err, "the probes were not attached within %d s; bpftrace stopped with code %d",
+				    j->spec.startup_timeout_ms / 1000, j->exit_status);
+		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
+			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)%s", j->exit_status - 128,
+				    strsignal(j->exit_status - 128), when);
+		else
+			strbuf_addf(&err, "bpftrace exited with code %d%s", j->exit_status, when);
+		if (strstr(strbuf_str(&j->errbuf), "BPF stack limit")) {
+			strbuf_puts(&err, ": the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
 					  "for one string read at a syscall's exit, less for more strings) or print "
 					  "fewer strings");
-		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
-			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)", j->exit_status - 128,
-				    strsignal(j->exit_status - 128));
-		else
-			error_text(j, &err);
-		if (!err.len)
-			strbuf_addf(&err, "bpftrace exited with code %d", j->exit_status);
-		if (!j->attached && !j->killed && j->exit_status != 0)
-			strbuf_puts(&err, j->exit_status == 255 ? " (probes could not attach)" : " (before attaching)");
+		} else if (!j->killed) {
+			struct strbuf why = STRBUF_INIT(2048);
+
+			error_text(j, &why);
+			if (why.len)
+				strbuf_addf(&err, ": %s", strbuf_str(&why));
+			strbuf_release(&why);
+		}
 		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
 	}
 	strbuf_release(&err);
