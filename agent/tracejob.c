@@ -505,8 +505,9 @@ json_t *tracejob_result(struct tracejob *j)
 		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
 	} else if (j->done && strcmp(status, "completed") != 0) {
 		/* What ended it, when, then bpftrace's own words. */
-		const char *when = j->attached ? "" : j->exit_status == 255 ? " (probes could not attach)" :
-										 " before attaching";
+		const char *when = j->attached		 ? "" :
+				   j->exit_status == 255 ? " (probes could not attach)" :
+							   " before attaching";
 
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
