@@ -450,15 +450,16 @@ const char *tracejob_status(const struct tracejob *j)
 }
 
 /* The lines of bpftrace's stderr that say what went wrong: ERROR lines,
- * without the harmless RLIMIT_MEMLOCK one; else the last non-empty line. */
+ * without the harmless RLIMIT_MEMLOCK one; else the last non-empty line.
+ * Bytes as they came (a NUL too): see error_json(). */
 static void error_text(const struct tracejob *j, struct strbuf *out)
 {
-	const char *s = strbuf_str(&j->errbuf), *last = NULL;
+	const char *s = strbuf_str(&j->errbuf), *end = s + j->errbuf.len, *last = NULL;
 	size_t last_len = 0;
 
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
 
 		if (len && !memmem(s, len, "RLIMIT_MEMLOCK", 14)) {
 			if (memmem(s, len, "ERROR", 5)) {
@@ -469,10 +470,22 @@ static void error_text(const struct tracejob *j, struct strbuf *out)
 			last = s;
 			last_len = len;
 		}
-		s = nl ? nl + 1 : s + len;
+		s += len + 1;
 	}
 	if (!out->len && last)
 		strbuf_add(out, last, last_len);
+}
+
+/* The error as a JSON string of one line: control bytes (a tab, a NUL, a
+ * terminal's escape) become spaces, and bytes that are not UTF-8 U+FFFD
+ * (json_string() would refuse them, and a failed result without its error
+ * is one the server refuses). */
+static json_t *error_json(struct strbuf *err)
+{
+	for (size_t i = 0; i < err->len; i++)
+		if ((unsigned char)err->buf[i] < 0x20 || err->buf[i] == 0x7f)
+			err->buf[i] = ' ';
+	return render_json_string(strbuf_str(err), err->len, NULL);
 }
 
 json_t *tracejob_result(struct tracejob *j)
@@ -520,7 +533,7 @@ json_t *tracejob_result(struct tracejob *j)
 				    strsignal(j->exit_status - 128), when);
 		else
 			strbuf_addf(&err, "bpftrace exited with code %d%s", j->exit_status, when);
-		if (strstr(strbuf_str(&j->errbuf), "BPF stack limit")) {
+		if (j->errbuf.len && memmem(j->errbuf.buf, j->errbuf.len, "BPF stack limit", 15)) {
 			strbuf_puts(&err, ": the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
 					  "for one string read at a syscall's exit, less for more strings) or print "
 					  "fewer strings");
@@ -528,11 +541,13 @@ json_t *tracejob_result(struct tracejob *j)
 			struct strbuf why = STRBUF_INIT(2048);
 
 			error_text(j, &why);
-			if (why.len)
-				strbuf_addf(&err, ": %s", strbuf_str(&why));
+			if (why.len) {
+				strbuf_puts(&err, ": ");
+				strbuf_add(&err, why.buf, why.len);
+			}
 			strbuf_release(&why);
 		}
-		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
+		json_object_set_new(r, "error", error_json(&err));
 	}
 	strbuf_release(&err);
 	return r;
