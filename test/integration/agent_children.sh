@@ -5,8 +5,10 @@
 # (see that script): bpftrace fails at once (exit 1, exit 255 at attach, exit 0
 # before attaching), hangs ignoring SIGINT and SIGTERM, ignores SIGINT while it
 # keeps printing, dies of SIGSEGV or of someone's SIGKILL, prints endlessly,
-# prints garbage or one endless line, leaves a child holding its pipe, or
-# leaves a grandchild (not its child, holding no pipe) running in its group.
+# prints garbage or one endless line, writes to stderr endlessly, says its
+# error in bytes that are not UTF-8, prints file and command names that are
+# not UTF-8 (to the exec preset), leaves a child holding its pipe, or leaves
+# a grandchild (not its child, holding no pipe) running in its group.
 # For each: the result's status and error say what happened; the agent keeps
 # running and takes the next job; and nothing of the fake is left running
 # (no process with the fake's marker in its command line, none in its
@@ -30,7 +32,7 @@ mkdir -p "$FAKEBT_PIDS"
 # The case numbers of test/data/fakebpftrace/bpftrace.
 declare -A CASE=([fail]=917301 [attachfail]=917302 [hang]=917303 [stubborn]=917304 [segv]=917305
 	[kill9]=917306 [endless]=917307 [longline]=917308 [garbage]=917309 [linger]=917310
-	[grandchild]=917311 [quiet]=917312)
+	[grandchild]=917311 [quiet]=917312 [badbytes]=917313 [noisy]=917314 [badexec]=917315)
 
 # nothing_left TAG: no process of the fakes runs (by the marker in its command
 # line, and by the process group of every bpftrace the fakes recorded); those
@@ -67,6 +69,10 @@ if ! wait_log c1 'polling http' $((20 * SLOW)); then
 	nok "the agent started: $(tail -n3 "$TMP/c1.log")"
 	exit 1
 fi
+for ((i = 0; i < 100 * SLOW; i++)); do
+	[ "$(cli heartbeats c1 | jq .count)" -ge 1 ] && break
+	sleep 0.1
+done
 same "the agent found the fake bpftrace by PATH" \
 	"$(cli heartbeats c1 | jq -r .last.capabilities.bpftrace.path)" "$FAKE/bpftrace"
 
@@ -80,8 +86,8 @@ dg_job() {
 	local n=${CASE[$1]:-}
 	printf '{"id": "d-%s", "preset": "exec", "duration": 1%s}' "$1" "${n:+, \"slow_threshold\": $n}"
 }
-TRACES="fail attachfail quiet hang stubborn segv kill9 endless longline garbage linger grandchild good"
-DIAGS="fail hang stubborn segv endless garbage grandchild good"
+TRACES="fail attachfail quiet badbytes hang stubborn segv kill9 endless longline garbage noisy linger grandchild good"
+DIAGS="fail badbytes hang stubborn segv endless garbage badexec grandchild good"
 batch='{"ebpf_programs": ['
 sep=
 for f in $TRACES; do batch+="$sep$(tr_job "$f")"; sep=,; done
@@ -124,6 +130,9 @@ st() {
 st t-fail failed '^bpftrace exited with code 1 before attaching: stdin:7:2-10: ERROR: Unknown function: fakebt_nosuchfn$'
 st t-attachfail failed "^bpftrace exited with code 255 \(probes could not attach\): ERROR: Error attaching probe: 'tracepoint:syscalls:sys_enter_fakebt'$"
 st t-quiet failed '^bpftrace exited with code 0 before attaching'
+# Not UTF-8, and a NUL: U+FFFD and a space (without them the result had no
+# error at all, and the server refused it).
+st t-badbytes failed '^bpftrace exited with code 1 before attaching: stdin:1:1-4: ERROR: Unknown identifier: café_���_ x$'
 same "t-quiet: no events" "$(rs t-quiet .event_count)" 0
 # Ignores SIGINT: 1 s traced, SIGINT 1 s later (the backstop), SIGKILL after
 # kill_grace (1 s) plus 100 ms for each of its 2 probes.
@@ -146,6 +155,8 @@ same "t-longline: its event, the endless line malformed" \
 st t-garbage completed
 same "t-garbage: five good events, four malformed lines" \
 	"$(rs t-garbage '[.event_count, .statistics.malformed_lines] | join(" ")')" "5 4"
+st t-noisy completed
+same "t-noisy: its events, and no error from the warnings" "$(rs t-noisy '[.event_count, .error] | @json')" '[2,null]'
 st t-linger completed
 same "t-linger: its event" "$(rs t-linger .event_count)" 1
 st t-grandchild completed
@@ -159,9 +170,16 @@ st d-stubborn timeout '^bpftrace did not stop within 1200 ms of SIGINT and was k
 st d-segv failed '^bpftrace was killed by signal 11 \(Segmentation fault\)$'
 st d-endless completed
 st d-garbage completed
+st d-badbytes failed '^bpftrace exited with code 1 before attaching: stdin:1:1-4: ERROR: Unknown identifier: café_���_ x$'
+# File and command names that are not UTF-8 are in the report, as U+FFFD;
+# an argument cut to what is kept is cut between characters.
+st d-badexec completed
+same "d-badexec: the executions, names not UTF-8 included" \
+	"$(rs d-badexec '[.report.sections[] | select(.id == "exec") | .tables[0].rows[] | .command] | sort | join("|")')" \
+	"/bin/true|/tmp/bad�name arg�1 $(printf 'é%.0s' $(seq 63))"
 st d-grandchild completed
 st d-good completed
-same "diagnostics: each has a report" "$(jq '[.results[] | select(.kind == "diagnostic" and (.report | type) == "object")] | length' "$TMP/c1.res")" 8
+same "diagnostics: each has a report" "$(jq '[.results[] | select(.kind == "diagnostic" and (.report | type) == "object")] | length' "$TMP/c1.res")" 10
 same "c-first ran" "$(rs c-first '[.status, .stdout] | @json')" '["completed","first\n"]'
 # The fakes that ignore SIGINT took their time (1 s, the 1 s backstop, 1.2 s grace).
 check "the stuck fakes were killed on time (all $total jobs in $ms ms)" test "$ms" -lt $((25000 * SLOW))
@@ -189,7 +207,7 @@ nothing_left "after the agent's exit"
 rm -f "$FAKEBT_PIDS"/*
 declare -A dpid drc
 t0=$(date +%s%N)
-for f in fail attachfail quiet hang stubborn segv endless garbage grandchild good; do
+for f in fail attachfail quiet badbytes hang stubborn segv endless garbage badexec grandchild good; do
 	n=${CASE[$f]:-}
 	PATH="$FAKE:$PATH" $WRAP "$DIAG" diagnose -d 1 --json ${n:+--slow-threshold "${n}ms"} exec \
 		>"$TMP/dx-$f.out" 2>"$TMP/dx-$f.err" &
@@ -208,7 +226,7 @@ for f in "${!dpid[@]}"; do
 	drc[$f]=$?
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "# diagnose: 10 fakes at once in $ms ms"
+echo "# diagnose: 12 fakes at once in $ms ms"
 
 # dx NAME EXIT STATUS [PATTERN]
 dx() {
@@ -222,11 +240,16 @@ dx() {
 dx fail 1 failed '^bpftrace exited with code 1 before attaching: .*Unknown function: fakebt_nosuchfn$'
 dx attachfail 1 failed '^bpftrace exited with code 255 \(probes could not attach\): ERROR: Error attaching probe'
 dx quiet 1 failed '^bpftrace exited with code 0 before attaching'
+dx badbytes 1 failed '^bpftrace exited with code 1 before attaching: .*Unknown identifier: café_���_ x$'
 dx hang 1 timeout '^bpftrace did not stop within 5200 ms of SIGINT and was killed$'
 dx stubborn 1 timeout '^bpftrace did not stop within 5200 ms of SIGINT and was killed$'
 dx segv 1 failed '^bpftrace was killed by signal 11 \(Segmentation fault\)$'
 dx endless 0 completed
 dx garbage 0 completed
+dx badexec 0 completed
+same "diagnose badexec: the executions, names not UTF-8 included" \
+	"$(jq -r '[.report.sections[] | select(.id == "exec") | .tables[0].rows[] | .command] | sort | join("|")' "$TMP/dx-badexec.out")" \
+	"/bin/true|/tmp/bad�name arg�1 $(printf 'é%.0s' $(seq 63))"
 dx grandchild 0 completed
 dx good 0 completed
 nothing_left diagnose
