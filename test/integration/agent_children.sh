@@ -197,8 +197,34 @@ enqueue c1 '{"commands": [{"id": "c-next", "command": "echo next"}], "ebpf_progr
 wait_results c1 $((total + 2)) $((20 * SLOW))
 same "after all that, the next command runs" "$(rs c-next '[.status, .stdout] | @json')" '["completed","next\n"]'
 same "... and the next trace" "$(rs t-next '[.status, .event_count] | join(" ")')" "completed 4"
+
+# SIGTERM while stuck fakes run (ignoring SIGINT, printing endlessly) and
+# one more waits for a slot: each is cancelled (the running ones killed
+# after the grace if they must be), its result flushed; exit 0; nothing left.
+stuck='{"ebpf_programs": ['
+sep=
+for f in hang stubborn endless; do
+	stuck+="$sep$(tr_job "$f" | sed "s/\"t-$f\"/\"s-$f\"/; s/\"duration\": 1/\"duration\": 60/")"
+	sep=,
+done
+stuck+='], "diagnostics": ['"$(dg_job stubborn | sed 's/"d-stubborn"/"s-dstubborn"/; s/"duration": 1/"duration": 60/')"']}'
+enqueue c1 "$stuck"
+for id in s-hang s-stubborn s-endless s-dstubborn; do
+	wait_log c1 "job $id: attached" $((20 * SLOW)) || nok "$id attached"
+done
+enqueue c1 '{"ebpf_programs": ['"$(tr_job grandchild | sed 's/"t-grandchild"/"s-grandchild"/')"']}'
+wait_log c1 "job s-grandchild: trace queued" $((20 * SLOW)) || nok "s-grandchild queued"
+t0=$(date +%s%N)
 stop_agent "$c1" TERM
-same "SIGTERM: exit 0" "$arc" 0
+ms=$((($(date +%s%N) - t0) / 1000000))
+same "SIGTERM with stuck fakes running: exit 0" "$arc" 0
+# Their SIGINT, kill_grace (1 s) and 100 ms a probe; then the upload.
+check "... within the grace and the upload (${ms} ms)" test "$ms" -lt $((6000 * SLOW))
+wait_results c1 $((total + 7)) $((10 * SLOW))
+for id in s-hang s-stubborn s-endless s-dstubborn; do
+	st "$id" cancelled '^cancelled after [0-9.]+ s of tracing$'
+done
+st s-grandchild cancelled '^the agent shut down before the job started$'
 nothing_left "after the agent's exit"
 
 # ---- through diagagent diagnose ------------------------------------------------------
