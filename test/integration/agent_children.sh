@@ -228,12 +228,20 @@ st s-grandchild cancelled '^the agent shut down before the job started$'
 nothing_left "after the agent's exit"
 
 # ---- through diagagent diagnose ------------------------------------------------------
-# Every case at once, each its own process (the CLI's grace is 5 s).
+# Every case at once, each its own process (the CLI's grace is 5 s). Under a
+# wrapper such as valgrind, twelve at once take minutes of CPU: then four of
+# them (the agent's diagnostics jobs above ran the same code for all), unless
+# AGENT_CHILDREN_ALL=1.
 
+DX="fail attachfail quiet badbytes hang stubborn segv endless garbage badexec grandchild good"
+if [ -n "$WRAP" ] && [ -z "${AGENT_CHILDREN_ALL:-}" ]; then
+	DX="fail hang badexec grandchild"
+	echo "# under a wrapper: diagnose runs $DX only (AGENT_CHILDREN_ALL=1: all)"
+fi
 rm -f "$FAKEBT_PIDS"/*
 declare -A dpid drc
 t0=$(date +%s%N)
-for f in fail attachfail quiet badbytes hang stubborn segv endless garbage badexec grandchild good; do
+for f in $DX; do
 	n=${CASE[$f]:-}
 	PATH="$FAKE:$PATH" $WRAP "$DIAG" diagnose -d 1 --json ${n:+--slow-threshold "${n}ms"} exec \
 		>"$TMP/dx-$f.out" 2>"$TMP/dx-$f.err" &
@@ -252,11 +260,12 @@ for f in "${!dpid[@]}"; do
 	drc[$f]=$?
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "# diagnose: 12 fakes at once in $ms ms"
+echo "# diagnose: $(wc -w <<<"$DX") fakes at once in $ms ms"
 
-# dx NAME EXIT STATUS [PATTERN]
+# dx NAME EXIT STATUS [PATTERN] (nothing when NAME did not run)
 dx() {
 	local e
+	[ -n "${drc[$1]:-}" ] || return 0
 	same "diagnose $1: exit $2" "${drc[$1]}" "$2"
 	same "diagnose $1: status" "$(jq -r .status "$TMP/dx-$1.out" 2>/dev/null)" "$3"
 	[ -z "${4:-}" ] && return
@@ -273,7 +282,7 @@ dx segv 1 failed '^bpftrace was killed by signal 11 \(Segmentation fault\)$'
 dx endless 0 completed
 dx garbage 0 completed
 dx badexec 0 completed
-same "diagnose badexec: the executions, names not UTF-8 included" \
+[ -n "${drc[badexec]:-}" ] && same "diagnose badexec: the executions, names not UTF-8 included" \
 	"$(jq -r '[.report.sections[] | select(.id == "exec") | .tables[0].rows[] | .command] | sort | join("|")' "$TMP/dx-badexec.out")" \
 	"/bin/true|/tmp/bad�name arg�1 $(printf 'é%.0s' $(seq 63))"
 dx grandchild 0 completed
