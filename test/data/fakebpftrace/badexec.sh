@@ -7,7 +7,7 @@
 . "$(dirname "$0")/common.sh"
 attached
 long=
-for i in $(seq 100); do long+='\uffffffc3\uffffffa9'; done
+for _ in $(seq 100); do long+='\uffffffc3\uffffffa9'; done
 printf '{"type": "value", "data": [%d,1,5000,5000,0,"bad\\uffffffffcomm",41,0,"x"]}\n' $((T0 + 1000))
 printf '{"type": "value", "data": [%d,1,5000,5000,0,"bad\\uffffffffcomm",41,1,"arg\\uffffffff1"]}\n' $((T0 + 2000))
 printf '{"type": "value", "data": [%d,1,5000,5000,0,"bad\\uffffffffcomm",41,2,"%s"]}\n' $((T0 + 3000)) "$long"
