@@ -42,11 +42,22 @@ struct spool_watch {
 	size_t states;
 };
 
+/* What was last said about one kind of trouble, so that the same trouble
+ * again is one log line, not one per retry (agent_sync.c: worth_saying). */
+#define SAID_KEY_MAX  160
+#define SAID_AGAIN_MS (600 * 1000) /* the same trouble is said again after this long */
+struct said {
+	char key[SAID_KEY_MAX]; /* the trouble, numbers aside; "" when none */
+	int64_t at_ms;
+};
+
 /* When each kind of request may go next, and how it has been failing. */
 struct sched {
 	int64_t next_ms;  /* procman_now_ms() clock */
 	int failures;	  /* in a row */
 	long auth_status; /* 401/403 last logged; 0 when fine */
+	struct said fail; /* the failure last logged in this streak */
+	struct said note; /* the last complaint about an answer that was taken (heartbeat) */
 };
 
 struct agent {

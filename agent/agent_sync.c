@@ -130,14 +130,40 @@ int agent_sync_timeout(const struct agent *a, int64_t now)
 
 /* ---- what comes back ---------------------------------------------------------------- */
 
+/* Is this trouble worth a log line? Yes when it is not what was said last
+ * (numbers aside: "after 0 ms", "1234 bytes remaining" vary from try to
+ * try; the HTTP status does count), or when that was SAID_AGAIN_MS ago.
+ * Then it becomes what was said last. A server that fails the same way
+ * for an hour is a line every ten minutes, not one per retry. */
+static bool worth_saying(struct said *sd, long status, const char *why, int64_t now)
+{
+	char key[SAID_KEY_MAX];
+	size_t n = (size_t)snprintf(key, sizeof(key), "%ld|", status);
+
+	for (const char *p = why; *p && n + 1 < sizeof(key); p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (key[n - 1] != '#')
+				key[n++] = '#';
+		} else {
+			key[n++] = *p;
+		}
+	}
+	key[n] = '\0';
+	if (strcmp(key, sd->key) == 0 && now - sd->at_ms < SAID_AGAIN_MS)
+		return false;
+	memcpy(sd->key, key, n + 1);
+	sd->at_ms = now;
+	return true;
+}
+
 static void failed(struct agent *a, enum ctl_kind kind, const struct ctl_reply *rep, const char *why)
 {
 	struct sched *s = &a->sched[kind];
-	int64_t delay;
+	int64_t delay, now = procman_now_ms();
 
 	s->failures++;
 	delay = backoff_ms(a, s->failures);
-	s->next_ms = procman_now_ms() + delay;
+	s->next_ms = now + delay;
 	if (rep->ok && (rep->status == 401 || rep->status == 403)) {
 		if (s->auth_status != rep->status)
 			log_error("%s: the server refused the token (HTTP %ld); check token_file '%s' and that "
@@ -145,12 +171,14 @@ static void failed(struct agent *a, enum ctl_kind kind, const struct ctl_reply *
 				  ctl_kind_name(kind), rep->status, a->cfg.token_file, a->cfg.agent_id,
 				  a->cfg.max_backoff);
 		s->auth_status = rep->status;
+		worth_saying(&s->fail, rep->status, "refused token", now);
 		/* Refused credentials will not fix themselves quickly. */
-		s->next_ms = procman_now_ms() + (int64_t)a->cfg.max_backoff * 1000;
+		s->next_ms = now + (int64_t)a->cfg.max_backoff * 1000;
 		return;
 	}
-	log_warn("%s: %s (failure %d in a row; next try in %.1f s)", ctl_kind_name(kind), why, s->failures,
-		 (double)delay / 1000);
+	log_msg(worth_saying(&s->fail, rep->ok ? rep->status : 0, why, now) ? LOG_WARN : LOG_DEBUG,
+		"%s: %s (failure %d in a row; next try in %.1f s)", ctl_kind_name(kind), why, s->failures,
+		(double)delay / 1000);
 }
 
 static void succeeded(struct agent *a, enum ctl_kind kind, int64_t next_ms)
@@ -161,6 +189,7 @@ static void succeeded(struct agent *a, enum ctl_kind kind, int64_t next_ms)
 		log_info("%s: the server answers again after %d failures", ctl_kind_name(kind), s->failures);
 	s->failures = 0;
 	s->auth_status = 0;
+	s->fail.key[0] = '\0';
 	s->next_ms = next_ms;
 }
 
@@ -174,27 +203,43 @@ static void excerpt(const struct ctl_reply *rep, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* A complaint about an answer that was taken anyway: said once while the
+ * server keeps answering so (worth_saying), then at debug level. */
+static void complain(struct agent *a, enum ctl_kind kind, const char *why)
+{
+	log_msg(worth_saying(&a->sched[kind].note, 0, why, procman_now_ms()) ? LOG_WARN : LOG_DEBUG, "%s: %s",
+		ctl_kind_name(kind), why);
+}
+
 static void on_heartbeat(struct agent *a, const struct ctl_reply *rep)
 {
 	json_error_t jerr;
-	json_t *o, *pi;
+	json_t *o = NULL, *pi;
+	json_int_t v;
+	char why[300];
 
 	succeeded(a, CTL_HEARTBEAT, procman_now_ms() + (int64_t)a->cfg.heartbeat_interval * 1000);
 	outbox_reported(a->ob, a->hb_dropped);
 	a->hb_dropped = 0;
-	if (!rep->len)
-		return;
-	o = json_loadb(rep->body, rep->len, 0, &jerr);
+	if (rep->len)
+		o = json_loadb(rep->body, rep->len, 0, &jerr);
 	pi = json_object_get(o, "poll_interval");
-	if (!json_is_object(o)) {
-		log_warn("heartbeat: the answer is not a JSON object (%s); ignored", o ? "wrong type" : jerr.text);
-	} else if (pi && (!json_is_integer(pi) || json_integer_value(pi) < 1 || json_integer_value(pi) > 86400)) {
-		log_warn("heartbeat: the server's poll_interval is not a whole number of seconds in 1..86400; ignored");
-	} else if (pi && json_integer_value(pi) != a->poll_interval) {
-		log_info("heartbeat: the server sets poll_interval to %d s", (int)json_integer_value(pi));
-		a->poll_interval = (int)json_integer_value(pi);
-		if (a->sched[CTL_JOBS].next_ms > procman_now_ms() + poll_delay_ms(a))
-			a->sched[CTL_JOBS].next_ms = procman_now_ms() + poll_delay_ms(a);
+	v = json_is_integer(pi) ? json_integer_value(pi) : 0;
+	if (rep->len && !json_is_object(o)) {
+		snprintf(why, sizeof(why), "the answer is not a JSON object (%s); ignored",
+			 o ? "wrong type" : jerr.text);
+		complain(a, CTL_HEARTBEAT, why);
+	} else if (pi && (v < 1 || v > 86400)) {
+		complain(a, CTL_HEARTBEAT,
+			 "the server's poll_interval is not a whole number of seconds in 1..86400; ignored");
+	} else {
+		a->sched[CTL_HEARTBEAT].note.key[0] = '\0'; /* a good answer: the next bad one is news */
+		if (pi && v != a->poll_interval) {
+			log_info("heartbeat: the server sets poll_interval to %d s", (int)v);
+			a->poll_interval = (int)v;
+			if (a->sched[CTL_JOBS].next_ms > procman_now_ms() + poll_delay_ms(a))
+				a->sched[CTL_JOBS].next_ms = procman_now_ms() + poll_delay_ms(a);
+		}
 	}
 	json_decref(o);
 }

@@ -136,6 +136,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 
 		while (cap < r->reply_len + len + 1)
 			cap *= 2;
+		if (cap > (size_t)CTL_MAX_REPLY + 1) /* the last doubling would ask for twice the cap */
+			cap = (size_t)CTL_MAX_REPLY + 1;
 		nb = realloc(r->reply, cap);
 		if (!nb)
 			return 0;
@@ -189,6 +191,9 @@ static int setup(struct ctl *c, struct ctl_req *r, const json_t *body)
 		fail |= curl_easy_setopt(e, CURLOPT_SSLCERT, c->client_cert) != CURLE_OK;
 		fail |= curl_easy_setopt(e, CURLOPT_SSLKEY, c->client_key) != CURLE_OK;
 	}
+	/* A reply that says it is larger is refused at its headers, before any
+	 * of it is read; on_data caps one that does not say (chunked). */
+	fail |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CTL_MAX_REPLY) != CURLE_OK;
 	fail |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
 	fail |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
 	fail |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
@@ -243,7 +248,7 @@ void ctl_abort(struct ctl *c, enum ctl_kind kind)
 
 static void describe_failure(const struct ctl *c, struct ctl_req *r, CURLcode code, struct ctl_reply *rep)
 {
-	if (r->too_big)
+	if (r->too_big || code == CURLE_FILESIZE_EXCEEDED)
 		snprintf(rep->error, sizeof(rep->error), "the reply is larger than %ld bytes", CTL_MAX_REPLY);
 	else if (code == CURLE_OPERATION_TIMEDOUT)
 		snprintf(rep->error, sizeof(rep->error), "no complete answer within %ld s (http_timeout)",

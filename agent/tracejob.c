@@ -38,6 +38,8 @@ struct tracejob {
 	int64_t started_at, finished_at; /* wall clock, ns */
 	int probes;
 	bool attached, done, stopping, cancelled, killed;
+	bool replay;	      /* tracejob_replay(): no process ran */
+	bool startup_expired; /* stopped because the probes were not attached in time */
 	int exit_status;
 	unsigned long long nevents;
 	unsigned long long unkept; /* events that memory ran out for: counted, not kept */
@@ -206,6 +208,7 @@ static void on_exit_cb(void *ud, struct proc *p, int status)
 	j->exit_status = status;
 	/* SIGKILL after the grace, whether we stopped it or a deadline did. */
 	j->killed = status == 128 + SIGKILL && (j->stopping || procman_now_ms() >= j->deadline_ms);
+	j->startup_expired = !j->attached && !j->stopping && procman_now_ms() >= j->deadline_ms;
 	finish(j);
 }
 
@@ -388,6 +391,7 @@ struct tracejob *tracejob_replay(const struct tracejob_spec *spec, const char *p
 
 	if (!j)
 		return NULL;
+	j->replay = true;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	buf = malloc(1 << 20);
 	if (fd < 0 || !buf) {
@@ -450,19 +454,22 @@ const char *tracejob_status(const struct tracejob *j)
 		return "cancelled";
 	if (j->killed)
 		return "timeout";
-	return j->exit_status == 0 ? "completed" : "failed";
+	/* A bpftrace that ends, even with 0, before its probes are attached
+	 * traced nothing: that is no completed trace with zero events. */
+	return j->exit_status == 0 && (j->attached || j->replay) ? "completed" : "failed";
 }
 
 /* The lines of bpftrace's stderr that say what went wrong: ERROR lines,
- * without the harmless RLIMIT_MEMLOCK one; else the last non-empty line. */
+ * without the harmless RLIMIT_MEMLOCK one; else the last non-empty line.
+ * Bytes as they came (a NUL too): see error_json(). */
 static void error_text(const struct tracejob *j, struct strbuf *out)
 {
-	const char *s = strbuf_str(&j->errbuf), *last = NULL;
+	const char *s = strbuf_str(&j->errbuf), *end = s + j->errbuf.len, *last = NULL;
 	size_t last_len = 0;
 
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
 
 		if (len && !memmem(s, len, "RLIMIT_MEMLOCK", 14)) {
 			if (memmem(s, len, "ERROR", 5)) {
@@ -473,10 +480,22 @@ static void error_text(const struct tracejob *j, struct strbuf *out)
 			last = s;
 			last_len = len;
 		}
-		s = nl ? nl + 1 : s + len;
+		s += len + 1;
 	}
 	if (!out->len && last)
 		strbuf_add(out, last, last_len);
+}
+
+/* The error as a JSON string of one line: control bytes (a tab, a NUL, a
+ * terminal's escape) become spaces, and bytes that are not UTF-8 U+FFFD
+ * (json_string() would refuse them, and a failed result without its error
+ * is one the server refuses). */
+static json_t *error_json(struct strbuf *err)
+{
+	for (size_t i = 0; i < err->len; i++)
+		if ((unsigned char)err->buf[i] < 0x20 || err->buf[i] == 0x7f)
+			err->buf[i] = ' ';
+	return render_json_string(strbuf_str(err), err->len, NULL);
 }
 
 json_t *tracejob_result(struct tracejob *j)
@@ -516,23 +535,37 @@ json_t *tracejob_result(struct tracejob *j)
 		strbuf_addf(&err, "cancelled after %.1f s of tracing", dur);
 		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
 	} else if (j->done && strcmp(status, "completed") != 0) {
+		/* What ended it, when, then bpftrace's own words. */
+		const char *when = j->attached		 ? "" :
+				   j->exit_status == 255 ? " (probes could not attach)" :
+							   " before attaching";
+
 		if (j->killed)
 			strbuf_addf(&err, "bpftrace did not stop within %d ms of SIGINT and was killed",
 				    tracejob_grace_ms(j));
-		else if (strstr(strbuf_str(&j->errbuf), "BPF stack limit"))
-			strbuf_puts(&err, "the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
+		else if (j->startup_expired)
+			strbuf_addf(&err, "the probes were not attached within %d s; bpftrace stopped with code %d",
+				    j->spec.startup_timeout_ms / 1000, j->exit_status);
+		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
+			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)%s", j->exit_status - 128,
+				    strsignal(j->exit_status - 128), when);
+		else
+			strbuf_addf(&err, "bpftrace exited with code %d%s", j->exit_status, when);
+		if (j->errbuf.len && memmem(j->errbuf.buf, j->errbuf.len, "BPF stack limit", 15)) {
+			strbuf_puts(&err, ": the event does not fit in the 512-byte BPF stack: lower -Z (about 160 "
 					  "for one string read at a syscall's exit, less for more strings) or print "
 					  "fewer strings");
-		else if (j->exit_status > 128 && j->exit_status < 128 + 65)
-			strbuf_addf(&err, "bpftrace was killed by signal %d (%s)", j->exit_status - 128,
-				    strsignal(j->exit_status - 128));
-		else
-			error_text(j, &err);
-		if (!err.len)
-			strbuf_addf(&err, "bpftrace exited with code %d", j->exit_status);
-		if (!j->attached && !j->killed && j->exit_status != 0)
-			strbuf_puts(&err, j->exit_status == 255 ? " (probes could not attach)" : " (before attaching)");
-		json_object_set_new(r, "error", json_string(strbuf_str(&err)));
+		} else if (!j->killed) {
+			struct strbuf why = STRBUF_INIT(2048);
+
+			error_text(j, &why);
+			if (why.len) {
+				strbuf_puts(&err, ": ");
+				strbuf_add(&err, why.buf, why.len);
+			}
+			strbuf_release(&why);
+		}
+		json_object_set_new(r, "error", error_json(&err));
 	}
 	strbuf_release(&err);
 	return r;

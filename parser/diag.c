@@ -194,7 +194,7 @@ void diag_set_comm(struct diag *d, long pid, const char *comm)
 			hi = mid;
 	}
 	if (lo < d->ncomms && d->comms[lo].pid == pid) {
-		snprintf(d->comms[lo].comm, sizeof(d->comms[lo].comm), "%s", comm);
+		utf8_copy(d->comms[lo].comm, sizeof(d->comms[lo].comm), comm, strlen(comm));
 		return;
 	}
 	if (d->ncomms == d->capcomms) {
@@ -208,7 +208,7 @@ void diag_set_comm(struct diag *d, long pid, const char *comm)
 	}
 	memmove(&d->comms[lo + 1], &d->comms[lo], (d->ncomms - lo) * sizeof(*d->comms));
 	d->comms[lo].pid = pid;
-	snprintf(d->comms[lo].comm, sizeof(d->comms[lo].comm), "%s", comm);
+	utf8_copy(d->comms[lo].comm, sizeof(d->comms[lo].comm), comm, strlen(comm));
 	d->ncomms++;
 }
 
@@ -364,13 +364,7 @@ void diag_dist_table(json_t *sec, const char *title, const struct dist_summary *
 
 void diag_copy_str(char *dst, size_t size, const struct scan_value *v)
 {
-	size_t n = v->kind == SV_STR ? v->len : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(dst, v->s, n);
-	dst[n] = '\0';
+	utf8_copy(dst, size, v->s, v->kind == SV_STR ? v->len : 0);
 }
 
 void diag_check_full(struct diag *d, const char *name, json_t *value)

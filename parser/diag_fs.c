@@ -91,7 +91,7 @@ static void fs_event(struct diag *d, void *st, const struct scan_event *ev)
 		diag_copy_str(s->name, sizeof(s->name), &v[6]);
 		s->pid = (long)ev->pid;
 		s->tid = (long)ev->tid;
-		snprintf(s->comm, sizeof(s->comm), "%.*s", (int)ev->comm_len, ev->comm);
+		utf8_copy(s->comm, sizeof(s->comm), ev->comm, ev->comm_len);
 	} else if (ev->probe == REC_OPEN) {
 		struct opened *o;
 

@@ -14,6 +14,7 @@
 #include "parser/diag.h"
 #include "parser/dist.h"
 #include "parser/report.h"
+#include "parser/utf8.h" /* every string from an event enters as valid UTF-8: utf8_copy() */
 
 #define DIAG_MAX_RECORDS (PRESET_MAX_RECORD_ID + 1)
 #define DIAG_MAX_SECONDS 3600 /* timeline length kept */
@@ -127,7 +128,10 @@ void diag_counts_release(struct diag_counts *c);
  * strings stay c's). NULL when empty or out of memory. */
 struct diag_count *diag_counts_sorted(const struct diag_counts *c);
 
-/* A string value of an event into dst (cut to size - 1 bytes; "" when not a string). */
+/* A string value of an event into dst as valid UTF-8 (utf8_copy(): bytes that
+ * are not become U+FFFD; cut to size - 1 bytes, never inside a character; ""
+ * when not a string). json_pack() refuses invalid UTF-8, and a row it refuses
+ * would be lost. */
 void diag_copy_str(char *dst, size_t size, const struct scan_value *v);
 
 /* A timeline series from a per-second map (see diag_timeline_add). */

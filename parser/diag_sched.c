@@ -47,7 +47,7 @@ static void sched_event(struct diag *d, void *st, const struct scan_event *ev)
 	w->tgid = (long)ev->values[0].i;
 	w->lat = (uint64_t)ev->values[2].i;
 	w->cpu = (long)ev->cpu;
-	snprintf(w->comm, sizeof(w->comm), "%.*s", (int)ev->comm_len, ev->comm);
+	utf8_copy(w->comm, sizeof(w->comm), ev->comm, ev->comm_len);
 }
 
 static int cmp_wait(const void *a, const void *b)

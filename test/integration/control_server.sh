@@ -3,7 +3,7 @@
 # and its client (scripts/control-client), driven with curl and the client:
 # bearer auth, job queueing and merging, heartbeats and the configured reply,
 # result validation, storage and delivery counts, fault rules (status, drop,
-# huge body, delay), keep-alive, results surviving a restart on the same port,
+# reset mid-body, huge body, delay, a delay the client does not wait for), keep-alive, results surviving a restart on the same port,
 # and a clean exit 0 on SIGTERM and SIGINT.
 . "$(dirname "$0")/../lib.sh"
 
@@ -183,6 +183,28 @@ same "faults: delay answers normally afterwards" "${t% *}:$(body slow)" '200:{"p
 check "faults: delay 0.4 delays the answer by at least 0.4 s (${t#* } s)" \
 	awk -v t="${t#* }" 'BEGIN { exit !(t >= 0.4) }'
 
+# A reset in the middle of the body: the headers and half of it, then RST.
+echo '{"commands": [{"id": "c3r", "command": "true"}]}' | cli enqueue web-1 >/dev/null
+cli faults '[{"path": "/jobs", "reset": true}, {"path": "/jobs", "reset": true, "body": "{\"commands\": [", "size": 100000}]' >/dev/null
+api jreset GET "$AG/jobs"
+same "faults: reset cuts the body (1024 bytes by default) with an RST (curl 56)" "$crc:$(stat -c %s "$TMP/jreset.body")" 56:512
+check "faults: ... logged" grep -q "GET $AG/jobs reset" "$TMP/server.log"
+api jreset2 GET "$AG/jobs"
+same "faults: reset with body + size: half of that size" "$crc:$(stat -c %s "$TMP/jreset2.body")" 56:50000
+same "faults: ... the body repeats the text" "$(head -c 28 "$TMP/jreset2.body")" '{"commands": [{"commands": ['
+api jkept2 GET "$AG/jobs"
+same "faults: a reset poll leaves the queue alone" "$(body jkept2 | jq -c '[.commands[].id]')" '["c3r"]'
+
+# A delay the client does not wait for: a drop, so the queue stays.
+echo '{"commands": [{"id": "c4", "command": "true"}]}' | cli enqueue web-1 >/dev/null
+cli faults '{"path": "/jobs", "delay": 1}' >/dev/null
+curl -s --noproxy '*' -m 0.3 -o /dev/null -H "Authorization: Bearer $TOKEN" "$URL$AG/jobs"
+same "faults: the client gave up before the delay's end (curl 28)" "$?" 28
+for i in $(seq 30); do grep -q 'hung up during the delay' "$TMP/server.log" && break; sleep 0.1; done
+check "faults: the server saw it hung up" grep -q "GET $AG/jobs dropped (the client hung up during the delay)" "$TMP/server.log"
+api jkept3 GET "$AG/jobs"
+same "faults: ... and consumed nothing" "$(body jkept3 | jq -c '[.commands[].id]')" '["c4"]'
+
 cli faults '{"path": "/results", "status": 500}' >/dev/null
 api rfault POST "$AG/results" -d "{\"agent_id\": \"web-1\", \"results\": [$(result r9 command completed)]}"
 same "faults: a faulted results POST gets the status" "$code" 500
@@ -208,7 +230,7 @@ same "keep-alive: one connection serves 3 requests (one a 204)" \
 cli stats >"$TMP/stats.json"
 same "stats: heartbeats counted (with the 401 and faulted ones)" "$(jq .heartbeat "$TMP/stats.json")" 9
 same "stats: 401 answers counted" "$(jq .unauthorized "$TMP/stats.json")" 3
-same "stats: faulted requests counted" "$(jq .faulted "$TMP/stats.json")" 6
+same "stats: faulted requests counted" "$(jq .faulted "$TMP/stats.json")" 9
 check "log: one line per request with method, path and status" \
 	grep -q "^control-server: POST $AG/heartbeat 503\$" "$TMP/server.log"
 check "log: never the token" bash -c "! grep -qF '$TOKEN' '$TMP/server.log'"

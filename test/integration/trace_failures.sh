@@ -162,13 +162,18 @@ nothing_left goodl
 # ---- failures ---------------------------------------------------------------------
 
 fake_trace fail fail.sh 20 -d 5 --json "$SPEC"
-failed fail 'Unknown function: fakebt_nosuchfn'
+failed fail '^bpftrace exited with code 1 before attaching: stdin:7:2-10: ERROR: Unknown function: fakebt_nosuchfn$'
 qsame "fail: no events" .event_count 0
 check "fail: ended at once (${ms} ms)" test "$ms" -lt $((5000 * SLOW))
 nothing_left fail
 
+# Exit 0 before attaching: nothing was traced, so no "completed" with 0 events.
+fake_trace quiet quiet.sh 20 -d 5 --json "$SPEC"
+failed quiet '^bpftrace exited with code 0 before attaching$'
+nothing_left quiet
+
 fake_trace attachfail attachfail.sh 20 -d 5 --json "$SPEC"
-failed attachfail 'Error attaching probe|attach'
+failed attachfail '^bpftrace exited with code 255 \(probes could not attach\): ERROR: Error attaching probe'
 check "attachfail: ended at once (${ms} ms)" test "$ms" -lt $((5000 * SLOW))
 nothing_left attachfail
 

@@ -13,6 +13,7 @@
 
 #include "parser/render.h"
 #include "parser/scan.h"
+#include "parser/utf8.h"
 #include "tracespec/strbuf.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -391,6 +392,48 @@ static void test_utf8_invalid(void **state)
 		for (size_t i = 0; i < sizeof(in); i++)
 			assert_memory_equal(json_string_value(j) + 3 * i, "\xef\xbf\xbd", 3);
 		json_decref(j);
+	}
+}
+
+/* utf8_copy: valid UTF-8 always, U+FFFD for what is not, cut between characters. */
+static void test_utf8_copy(void **state)
+{
+	(void)state;
+#define R "\xef\xbf\xbd"
+	static const struct {
+		const char *in;
+		size_t len, size;
+		const char *out;
+	} cases[] = {
+		{ "plain", 5, 64, "plain" },
+		{ "caf\xc3\xa9", 5, 64, "caf\xc3\xa9" },
+		{ "bad\xffname", 8, 64, "bad" R "name" },
+		{ "a\0b", 3, 64, "a" R "b" },			    /* a NUL */
+		{ "kernel-cut\xe6\x97", 12, 64, "kernel-cut" R R }, /* cut by the kernel */
+		{ "caf\xc3\xa9", 5, 5, "caf" },			    /* "é" does not fit whole: left out */
+		{ "caf\xc3\xa9", 5, 6, "caf\xc3\xa9" },
+		{ "ab\xff", 3, 5, "ab" }, /* nor does U+FFFD */
+		{ "ab\xff", 3, 6, "ab" R },
+		{ "\xe2\x82\xac\xe2\x82\xac", 6, 6, "\xe2\x82\xac" },
+		{ "x", 1, 1, "" },
+		{ NULL, 0, 8, "" },
+	};
+#undef R
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64];
+		size_t n;
+
+		memset(out, 'Z', sizeof(out));
+		n = utf8_copy(out, cases[i].size, cases[i].in, cases[i].len);
+		if (strcmp(out, cases[i].out) != 0 || n != strlen(cases[i].out))
+			fail_msg("case %zu: got '%s' (%zu bytes)", i, out, n);
+		for (size_t k = 0; k < n;) {
+			size_t l = utf8_seq_len((const unsigned char *)out + k, n - k);
+
+			if (!l)
+				fail_msg("case %zu: not valid UTF-8 at byte %zu", i, k);
+			k += l ? l : 1;
+		}
 	}
 }
 
@@ -786,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_format_text),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_utf8_copy),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_event_plain),
