@@ -70,7 +70,8 @@ static void net_event(struct diag *d, void *st, const struct scan_event *ev)
 		}
 	} else if (ev->probe == REC_CONNECT && v[6].i < 0 && v[6].i != -115 && v[6].i != -114 && !v[8].i) {
 		if (v[0].i == 1) {
-			memcpy(dest, "unix:", 5);
+			/* utf8_copy() writes the rest and the NUL */
+			memcpy(dest, "unix:", 5); // NOLINT(bugprone-not-null-terminated-result)
 			utf8_copy(dest + 5, sizeof(dest) - 5, v[9].s, v[9].kind == SV_STR ? v[9].len : 0);
 		} else
 			event_dest(v, dest, sizeof(dest));

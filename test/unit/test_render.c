@@ -432,7 +432,7 @@ static void test_utf8_copy(void **state)
 
 			if (!l)
 				fail_msg("case %zu: not valid UTF-8 at byte %zu", i, k);
-			k += l ? l : 1;
+			k += l;
 		}
 	}
 }
