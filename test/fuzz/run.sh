@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # run.sh SECONDS [BUILD_DIR] - build the libFuzzer targets and run each for
-# SECONDS on its corpus. FUZZ_TARGETS="spec config jobs" (the
-# default: all three) picks which:
+# SECONDS on its corpus. FUZZ_TARGETS="spec scan config jobs" (the
+# default: all four) picks which:
 #   spec    fuzz_spec.c: the spec parser, its print fixed point, lowering and
 #           the code generator; a sample of the programs it generated is
 #           compiled with `bpftrace --emit-elf` afterwards
+#   scan    fuzz_scan.c: bpftrace's JSON-lines output through the scanner,
+#           both event renderers and the statistics
 #   config  fuzz_config.c: the agent.conf loader and its print fixed point
 #   jobs    fuzz_jobs.c: the job batch decoder
 #
@@ -19,7 +21,7 @@
 #      seed_corpus.sh; the others: test/fuzz/seeds/NAME/) and from the kept
 #      findings (test/fuzz/findings/NAME/);
 #   4. each target for SECONDS with its dictionary (test/fuzz/NAME.dict, the
-#      when there is one), its log in BUILD_DIR/fuzz-NAME.log;
+#      scanner's bpftrace.dict), its log in BUILD_DIR/fuzz-NAME.log;
 #   5. spec: up to 50 of the programs it generated (BUILD_DIR/programs)
 #      compiled with bpftrace --emit-elf.
 #
@@ -39,9 +41,9 @@ cd "$root" || exit 2
 build=${2:-build/libfuzzer}
 mkdir -p "$build" || exit 2
 build=$(cd "$build" && pwd)
-targets=${FUZZ_TARGETS:-spec config jobs}
+targets=${FUZZ_TARGETS:-spec scan config jobs}
 for t in $targets; do
-	case $t in spec | config | jobs) ;; *) echo "fuzz: unknown target '$t' (spec, config, jobs)" >&2; exit 2 ;; esac
+	case $t in spec | scan | config | jobs) ;; *) echo "fuzz: unknown target '$t' (spec, scan, config, jobs)" >&2; exit 2 ;; esac
 done
 
 die() { echo "fuzz: $*" >&2; exit 2; }
@@ -105,6 +107,7 @@ fuzz_one() {
 	local name=$1 bin=$build/fuzz/fuzz_$1 corpus=$build/corpus-$1 log=$build/fuzz-$1.log
 	local dict=test/fuzz/$1.dict maxlen=8192 frc opts=()
 
+	[ "$name" = scan ] && dict=test/fuzz/bpftrace.dict
 	[ "$name" = spec ] && maxlen=4096
 	[ -f "$dict" ] && opts+=("-dict=$dict")
 	mkdir -p "$corpus"
