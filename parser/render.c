@@ -4,12 +4,16 @@
 #include "parser/render.h"
 
 #include "parser/utf8.h"
+#include "tracespec/spec.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RENDER_MAX_TEXT (1024 * 1024) /* a message or a value's text, at most */
+
+/* --jsonl keeps the exact bytes of every lossy field, as the tree does. */
+_Static_assert(RENDER_MAX_LOSSY >= SPEC_MAX_VALUES + 2, "RENDER_MAX_LOSSY below the fields an event can have");
 
 /* ---- conversions ---------------------------------------------------------- */
 
@@ -511,29 +515,40 @@ static void put_b64(struct strbuf *out, const char *s, size_t len)
 	json_decref(j);
 }
 
-/* A text field; when it is not UTF-8, its exact bytes are remembered for b64. */
+/* A text field; when it is not UTF-8, its exact bytes are remembered for b64
+ * under the key prefix + name (written escaped: a raw_args name is expression
+ * text, quotes and backslashes included, of any length). */
 struct lossy_field {
-	const char *key;
+	const char *prefix, *name;
 	char *bytes;
 	size_t len;
 };
 
-static void put_field(struct strbuf *out, const char *key, const char *s, size_t len, struct lossy_field *lf, int *nlf,
-		      const char *b64key)
+/* Remember bytes s[0..len) under prefix + name; false when there is no room. */
+static bool keep_lossy(struct lossy_field *lf, int *nlf, const char *prefix, const char *name, const char *s,
+		       size_t len)
+{
+	if (*nlf >= RENDER_MAX_LOSSY)
+		return false;
+	lf[*nlf].prefix = prefix;
+	lf[*nlf].name = name;
+	lf[*nlf].bytes = malloc(len ? len : 1);
+	if (!lf[*nlf].bytes)
+		return false;
+	memcpy(lf[*nlf].bytes, s, len);
+	lf[*nlf].len = len;
+	(*nlf)++;
+	return true;
+}
+
+static void put_field(struct strbuf *out, const char *key, const char *s, size_t len, struct lossy_field *lf, int *nlf)
 {
 	bool lossy = false;
 
 	strbuf_addf(out, ",\"%s\":", key);
 	put_jstr(out, s, len, &lossy);
-	if (lossy && *nlf < RENDER_MAX_LOSSY) {
-		lf[*nlf].key = b64key;
-		lf[*nlf].bytes = malloc(len ? len : 1);
-		if (lf[*nlf].bytes) {
-			memcpy(lf[*nlf].bytes, s, len);
-			lf[*nlf].len = len;
-			(*nlf)++;
-		}
-	}
+	if (lossy)
+		keep_lossy(lf, nlf, "", key, s, len);
 }
 
 static void put_stack(struct strbuf *out, const char *key, const char *s, size_t len)
@@ -567,20 +582,20 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 	int64_t ts = (int64_t)(ev->nsecs + (uint64_t)mono_to_wall_ns);
 	const char *fn = lp && lp->function ? lp->function : "";
 	struct lossy_field lf[RENDER_MAX_LOSSY];
-	char tbuf[32], keys[RENDER_MAX_LOSSY][80];
+	char tbuf[32];
 	int nlf = 0;
 
 	render_time(ts, tbuf);
 	strbuf_addf(out, "{\"timestamp\":%lld,\"time\":\"%s\",\"cpu\":%lld,\"pid\":%lld,\"tid\":%lld,\"uid\":%lld",
 		    (long long)ts, tbuf, (long long)ev->cpu, (long long)ev->pid, (long long)ev->tid,
 		    (long long)ev->uid);
-	put_field(out, "process_name", ev->comm ? ev->comm : "", ev->comm_len, lf, &nlf, "process_name");
+	put_field(out, "process_name", ev->comm ? ev->comm : "", ev->comm_len, lf, &nlf);
 	strbuf_puts(out, ",\"function\":");
 	put_jstr(out, fn, strlen(fn), NULL);
 	scratch->len = 0;
 	scratch->err = 0;
 	render_message(ev, scratch);
-	put_field(out, "message", strbuf_str(scratch), scratch->len, lf, &nlf, "message");
+	put_field(out, "message", strbuf_str(scratch), scratch->len, lf, &nlf);
 	strbuf_puts(out, ",\"raw_args\":{");
 	for (int i = 0; lp && i < lp->nvalues; i++) {
 		const char *name = lp->values[i].name ? lp->values[i].name : "";
@@ -594,16 +609,8 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 		put_jstr(out, name, strlen(name), NULL);
 		strbuf_putc(out, ':');
 		put_jstr(out, strbuf_str(scratch), scratch->len, &lossy);
-		if (lossy && nlf < RENDER_MAX_LOSSY) {
-			snprintf(keys[nlf], sizeof(keys[nlf]), "raw_args.%s", name);
-			lf[nlf].key = keys[nlf];
-			lf[nlf].bytes = malloc(scratch->len ? scratch->len : 1);
-			if (lf[nlf].bytes) {
-				memcpy(lf[nlf].bytes, strbuf_str(scratch), scratch->len);
-				lf[nlf].len = scratch->len;
-				nlf++;
-			}
-		}
+		if (lossy)
+			keep_lossy(lf, &nlf, "raw_args.", name, strbuf_str(scratch), scratch->len);
 	}
 	strbuf_putc(out, '}');
 	if (lp && lp->has_retval && ev->has_retval)
@@ -617,7 +624,13 @@ int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, stru
 	if (nlf) {
 		strbuf_puts(out, ",\"b64\":{");
 		for (int i = 0; i < nlf; i++) {
-			strbuf_addf(out, "%s\"%s\":", i ? "," : "", lf[i].key);
+			strbuf_reset(scratch);
+			strbuf_puts(scratch, lf[i].prefix);
+			strbuf_puts(scratch, lf[i].name);
+			if (i)
+				strbuf_putc(out, ',');
+			put_jstr(out, strbuf_str(scratch), scratch->len, NULL);
+			strbuf_putc(out, ':');
 			put_b64(out, lf[i].bytes, lf[i].len);
 			free(lf[i].bytes);
 		}

@@ -55,7 +55,7 @@ json_t *render_event_json(const struct scan_event *ev, int64_t mono_to_wall_ns);
  * newline) straight into out, without building a jansson tree: the fast
  * path for streaming. scratch is a work buffer the caller keeps between
  * calls. Returns 0 or the strbuf error. */
-#define RENDER_MAX_LOSSY 24
+#define RENDER_MAX_LOSSY 24 /* non-UTF-8 fields of one event: process_name, message, every value */
 int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out, struct strbuf *scratch);
 
 #endif /* DIAG_RENDER_H */
