@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh SECONDS [BUILD_DIR] - build the libFuzzer targets and run each for
-# SECONDS on its corpus. FUZZ_TARGETS="spec scan config jobs" (the
-# default: all four) picks which:
+# SECONDS on its corpus. FUZZ_TARGETS="spec scan config jobs kb" (the
+# default: all five) picks which:
 #   spec    fuzz_spec.c: the spec parser, its print fixed point, lowering and
 #           the code generator; a sample of the programs it generated is
 #           compiled with `bpftrace --emit-elf` afterwards
@@ -9,6 +9,7 @@
 #           both event renderers and the statistics
 #   config  fuzz_config.c: the agent.conf loader and its print fixed point
 #   jobs    fuzz_jobs.c: the job batch decoder
+#   kb      fuzz_kb.c: the suggestion knowledge base loader, and queries
 #
 # Steps:
 #   1. clang and its fuzzer runtime: installed with apt-get when missing
@@ -41,9 +42,9 @@ cd "$root" || exit 2
 build=${2:-build/libfuzzer}
 mkdir -p "$build" || exit 2
 build=$(cd "$build" && pwd)
-targets=${FUZZ_TARGETS:-spec scan config jobs}
+targets=${FUZZ_TARGETS:-spec scan config jobs kb}
 for t in $targets; do
-	case $t in spec | scan | config | jobs) ;; *) echo "fuzz: unknown target '$t' (spec, scan, config, jobs)" >&2; exit 2 ;; esac
+	case $t in spec | scan | config | jobs | kb) ;; *) echo "fuzz: unknown target '$t' (spec, scan, config, jobs, kb)" >&2; exit 2 ;; esac
 done
 
 die() { echo "fuzz: $*" >&2; exit 2; }

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 fuzz=$ROOT/test/fuzz
-targets="spec scan config jobs"
+targets="spec scan config jobs kb"
 sample=${FUZZ_REPLAY_SAMPLE:-12}
 
 # Every findings folder belongs to a target (a typo would leave its files unreplayed).
