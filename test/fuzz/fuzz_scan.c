@@ -10,7 +10,8 @@
  *     (render_event_text) loads to the same tree;
  *   - a line the fast path took as an event or the attach marker is valid
  *     JSON (after bpftrace's documented quirks: \uffffffXX escapes, integers
- *     beyond int64), and jansson reads the same columns from it;
+ *     beyond int64, lone surrogates), and jansson reads the same columns
+ *     from it;
  *   - the statistics object dumps to JSON that loads;
  *   - feeding the output in random pieces gives the same events, maps and
  *     counts as scanning it line by line.
@@ -276,7 +277,9 @@ static void pass_release(struct pass *p)
 /* ---- the fast path against jansson --------------------------------------------- */
 
 /* Would jansson read line as it is? Not with bpftrace's \uffffffXX, integers
- * of 19+ digits (int64 may not hold them), or bytes that are not UTF-8. */
+ * of 19+ digits (int64 may not hold them), bytes that are not UTF-8, or a
+ * surrogate escape (JSON's grammar allows a lone one, which the scanner reads
+ * as U+FFFD; jansson refuses it). */
 static bool plain_json(const char *line, size_t len)
 {
 	size_t digits = 0;
@@ -288,6 +291,9 @@ static bool plain_json(const char *line, size_t len)
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (line[i] == '\\' && i + 7 < len && line[i + 1] == 'u' && strncasecmp(line + i + 2, "ffffff", 6) == 0)
+			return false;
+		if (line[i] == '\\' && i + 3 < len && line[i + 1] == 'u' && (line[i + 2] | 0x20) == 'd' &&
+		    strchr("89abcdefABCDEF", line[i + 3]))
 			return false;
 		digits = line[i] >= '0' && line[i] <= '9' ? digits + 1 : 0;
 		if (digits >= 19)
