@@ -23,8 +23,9 @@
 #      findings (test/fuzz/findings/NAME/);
 #   4. each target for SECONDS with its dictionary (test/fuzz/NAME.dict, the
 #      scanner's bpftrace.dict), its log in BUILD_DIR/fuzz-NAME.log;
-#   5. spec: up to 50 of the programs it generated (BUILD_DIR/programs)
-#      compiled with bpftrace --emit-elf.
+#   5. spec: the minimised corpus replayed once more to write every program
+#      it generates to BUILD_DIR/programs, and FUZZ_COMPILE of them (default
+#      50; "all") compiled with bpftrace --emit-elf.
 #
 # Exits non-zero on any crash, leak, timeout, out-of-memory, property
 # violation (each target's own checks) or program bpftrace cannot compile.
@@ -162,7 +163,13 @@ fuzz_one() {
 
 # ---- spec: compile a sample of the generated programs with bpftrace ----------------
 compile_programs() {
-	local programs=$1 nprog compiled=0 failed=0 host=0 tmp p
+	local programs=$1 sample=${FUZZ_COMPILE:-50} nprog compiled=0 failed=0 host=0 tmp p
+	rm -rf "$programs" && mkdir -p "$programs"
+	DIAG_FUZZ_PROGRAMS=$programs DIAG_FUZZ_PROGRAMS_MAX=1000000 "$build/fuzz/fuzz_spec" -runs=0 -max_len=4096 \
+		"$build/corpus-spec" </dev/null >"$build/programs.log" 2>&1 || {
+		echo "fuzz: FAILED: replaying the spec corpus for its programs (see $build/programs.log)" >&2
+		return 1
+	}
 	nprog=$(find "$programs" -name '*.bt' | wc -l)
 	if ! command -v bpftrace >/dev/null; then
 		echo "fuzz: spec: bpftrace not installed: the $nprog generated programs are not compiled" >&2
@@ -187,24 +194,19 @@ compile_programs() {
 		sed 's/^/    /' "$p" >&2
 		echo "  bpftrace says:" >&2
 		grep -v 'RLIMIT_MEMLOCK' "$tmp/out" | sed 's/^/    /' >&2
-	done < <(find "$programs" -name '*.bt' | shuf -n 50)
+	done < <(find "$programs" -name '*.bt' | if [ "$sample" = all ]; then cat; else shuf -n "$sample"; fi)
 	rm -rf "$tmp"
-	echo "fuzz: spec: programs saved $nprog, compiled with bpftrace $compiled, failed $failed (host-only $host)"
+	echo "fuzz: spec: the corpus generates $nprog programs; compiled with bpftrace $compiled, failed $failed (host-only $host)"
 	[ $failed = 0 ]
 }
 
 # ---- run -------------------------------------------------------------------------
 start=$SECONDS
 for t in $targets; do
-	if [ "$t" = spec ]; then
-		programs=$build/programs
-		rm -rf "$programs" && mkdir -p "$programs"
-		export DIAG_FUZZ_PROGRAMS=$programs
-		fuzz_one spec || fail=1
-		unset DIAG_FUZZ_PROGRAMS
-		compile_programs "$programs" || fail=1
+	if fuzz_one "$t"; then
+		[ "$t" = spec ] && { compile_programs "$build/programs" || fail=1; }
 	else
-		fuzz_one "$t" || fail=1
+		fail=1
 	fi
 done
 
