@@ -11,9 +11,11 @@
 
 /* ---- names ------------------------------------------------------------ */
 
+#define SPEC_NAME_MAX 128 /* a function, event, category or probe name is shorter */
+
 static bool is_ident(const char *s)
 {
-	if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= SPEC_NAME_MAX)
 		return false;
 	for (s++; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_')
@@ -25,7 +27,7 @@ static bool is_ident(const char *s)
  * (vfs_read.cold, foo.isra.0). */
 static bool is_symbol(const char *s)
 {
-	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= 128)
+	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= SPEC_NAME_MAX)
 		return false;
 	for (s++; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
