@@ -55,6 +55,12 @@ int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int ma
 					     "d",   "u",   "x",	  "c",	"s",  "K",  "U" };
 	int n = 0;
 
+	/* the text parser reads the format as a string literal: a built spec
+	 * (spec_builder) must hold no longer one, or its text would not parse */
+	if (strlen(fmt) > EXPR_MAX_STR) {
+		specerr_set(err, col0, NULL, "the format is longer than %d bytes", EXPR_MAX_STR);
+		return -EINVAL;
+	}
 	for (const char *p = fmt; *p; p++) {
 		size_t i;
 
