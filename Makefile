@@ -19,7 +19,7 @@ BUILD     ?= build
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := libcurl jansson libpcre2-8 libbpf libelf
+PKGS      := libcurl jansson libpcre2-8 libbpf libelf libdw
 SAN       ?=
 
 ifeq ($(V),1)

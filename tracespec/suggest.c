@@ -11,6 +11,7 @@
 
 #include "tracespec/codegen.h"
 #include "tracespec/editdist.h"
+#include "tracespec/dwtypes.h"
 #include "tracespec/ktypes.h"
 #include "tracespec/spec.h"
 
@@ -806,6 +807,7 @@ int suggest_query(const struct kb *kb, const char *text, const struct lower_env 
 	rc = answer(&q, env, max);
 out:
 	ktypes_release();
+	dwtypes_release();
 	free(q.lower);
 	free(q.fixed);
 	pcre2_match_data_free(q.md);
