@@ -28,6 +28,16 @@
 #include "parser/stats.h"
 #include "parser/utf8.h"
 #include "tracespec/codegen.h"
+#include "tracespec/dwtypes.h"
+#include "tracespec/ktypes.h"
+
+static bool registered;
+
+static void release_types(void)
+{
+	dwtypes_release();
+	ktypes_release();
+}
 
 #define WALL_NS	 1700000000000000000LL /* mono_to_wall_ns: a 2023 wall clock */
 #define MAX_SPEC 4		       /* specs on the first line */
@@ -86,6 +96,8 @@ static const struct event_layout *line_layout(const char *line, size_t len, stru
 	char *text, *field, *save = NULL;
 	int n = 0, bad, rc = -1;
 
+	if (!registered) /* the type caches codegen keeps, freed at exit (valgrind counts them otherwise) */
+		registered = atexit(release_types) == 0;
 	if (len == 0 || len > SPEC_MAX_LEN || memchr(line, '\0', len) || !(text = strndup(line, len)))
 		return NULL;
 	trace_opts_init(&o);

@@ -13,6 +13,16 @@
 #include <string.h>
 
 #include "tracespec/codegen.h"
+#include "tracespec/dwtypes.h"
+#include "tracespec/ktypes.h"
+
+static bool registered;
+
+static void release_types(void)
+{
+	dwtypes_release();
+	ktypes_release();
+}
 
 #define MAX_SPECS 4
 
@@ -155,6 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = 0, bad;
 	bool usable = true;
 
+	if (!registered) /* the type caches codegen keeps, freed at exit (valgrind counts them otherwise) */
+		registered = atexit(release_types) == 0;
 	if (size > SPEC_MAX_LEN / 4 || !(text = calloc(1, size + 1)))
 		return -1;
 	memcpy(text, data, size);
