@@ -177,6 +177,9 @@ static int unary(const struct expr *e, const struct ktype *a, struct ktype *out,
 		if (a->kind == KT_INT)
 			return refuse(e, a, "dereferenced",
 				      "cast it to a pointer first: *(uint64 *)... is not in the spec language", err);
+		if (a->kind == KT_STRUCT || a->kind == KT_STRING || a->kind == KT_ARRAY)
+			return refuse(e, a, "dereferenced", a->kind == KT_STRUCT ? "use its members: p->member" : NULL,
+				      err);
 		if (is_ptr(a) && a->stars > 1) {
 			*out = *a;
 			out->stars--;

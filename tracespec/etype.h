@@ -5,7 +5,7 @@
  * truth value, under !, && or || or as a ?: condition, the emitter writes
  * as (p != 0)); a string as a condition; [] on an integer or a string; -> on a
  * struct by value or on a pointer to no struct (char *), . on a pointer or on
- * an integer; a member a struct does not have (at any depth:
+ * an integer; * on a struct, a string or an array; a member a struct does not have (at any depth:
  * $task->mm->nosuch; in a uprobe, of the binary's own structs too). It would say so only when the trace
  * starts. This pass finds them first, with the column and a hint, so every
  * program the code generator emits compiles. Kernel types come from BTF
