@@ -22,7 +22,7 @@ BUILD     ?= build
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := libcurl jansson libpcre2-8 libbpf libelf
+PKGS      := libcurl jansson libpcre2-8 libbpf libelf libdw
 SAN       ?=
 
 ifeq ($(V),1)
@@ -52,10 +52,12 @@ UNIT_SRC  := $(wildcard test/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 WORK_SRC  := $(wildcard test/workloads/*.c)
 WORK_BIN  := $(WORK_SRC:test/workloads/%.c=$(BUILD)/workloads/%)
+FUZZ_SRC  := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:test/fuzz/%.c=$(BUILD)/fuzz/%)
 LIBDIAG   := $(BUILD)/libdiag.a
 TORTURE   := $(BUILD)/test/test_torture
 
-.PHONY: all deps setup test check run asan valgrind torture bench fuzz lint print-cflags install uninstall clean tests-bin
+.PHONY: all deps setup test check run asan valgrind torture bench fuzz lint print-cflags install uninstall clean tests-bin fuzz-bin
 
 all: $(BUILD)/diagagent
 
@@ -135,7 +137,24 @@ $(BUILD)/workloads/%: test/workloads/%.c test/workloads/gate.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
-tests-bin: $(BUILD)/diagagent $(UNIT_BIN) $(TORTURE) $(WORK_BIN)
+# The fuzz targets: linked with test/fuzz/replay.c (a main that feeds them
+# files) for the suites, or with libFuzzer when LIBFUZZER=1 (test/fuzz/run.sh
+# builds them so with clang). fuzz-bin builds only these.
+ifeq ($(LIBFUZZER),1)
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_MAIN := test/fuzz/replay.c
+FUZZ_LINK :=
+endif
+$(BUILD)/fuzz/%: test/fuzz/%.c $(FUZZ_MAIN) $(LIBDIAG)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(FUZZ_MAIN) $< $(LIBDIAG) $(FUZZ_LINK) $(ALL_LDFLAGS) $(PKG_LIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+
+tests-bin: $(BUILD)/diagagent $(UNIT_BIN) $(TORTURE) $(WORK_BIN) $(FUZZ_BIN)
 
 deps:
 	$(Q)scripts/deps
@@ -227,4 +246,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/test $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -9,6 +9,7 @@
 #include "agent/log.h"
 #include "agent/result.h"
 #include "agent/suggestjob.h"
+#include "tracespec/dwtypes.h"
 #include "tracespec/ktypes.h"
 
 /* A result goes to the outbox, then the ledger says the job is done. While
@@ -181,6 +182,7 @@ static int start_trace(struct agent *a, struct job *j)
 	compile_env(&a->caps, &none, &env);
 	rc = codegen_emit(specs, 1, &j->req->opts, &env, &j->cg, &serr, &bad);
 	ktypes_release(); /* BTF is big; the agent idles between jobs */
+	dwtypes_release();
 	if (rc < 0) {
 		if (serr.hint[0])
 			snprintf(err, sizeof(err), "%s (hint: %s)", serr.msg, serr.hint);

@@ -1,6 +1,7 @@
 /* compile.c - from a command line's specs to a program, as script and trace share it. */
 #include "agent/compile.h"
 
+#include "tracespec/dwtypes.h"
 #include "tracespec/ktypes.h"
 
 #include <errno.h>
@@ -67,6 +68,7 @@ int compile_specs(const struct traceopts *t, const struct cli_command *cmd, cons
 	}
 out:
 	ktypes_release();
+	dwtypes_release();
 	for (int i = 0; i < n; i++)
 		spec_free(specs[i]);
 	free(specs);

@@ -570,9 +570,10 @@ static int key_set(struct loader *l, int i, const char *where, const char *v, in
 			return bad_value(l, k, where, v);
 		if (set_string(str_field(l->c, k), v) < 0)
 			return fail_nomem(l->err);
+		/* every trailing '/' (the host is never empty, so "scheme://" stays) */
 		len = strlen(l->c->server_url);
-		if (len > 0 && l->c->server_url[len - 1] == '/')
-			l->c->server_url[len - 1] = '\0';
+		while (len > 0 && l->c->server_url[len - 1] == '/')
+			l->c->server_url[--len] = '\0';
 		return 0;
 	case K_ID:
 		if (!agent_id_valid(v))

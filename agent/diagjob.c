@@ -13,6 +13,7 @@
 #include "agent/procfd.h"
 #include "agent/result.h"
 #include "agent/tracejob.h"
+#include "tracespec/dwtypes.h"
 #include "tracespec/ktypes.h"
 #include "tracespec/suggest.h"
 
@@ -284,6 +285,7 @@ static void check_next(struct diagjob *j, json_t *report)
 		}
 	}
 	ktypes_release(); /* BTF is big; the agent idles between jobs */
+	dwtypes_release();
 }
 
 json_t *diagjob_result(struct diagjob *j)

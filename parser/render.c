@@ -4,12 +4,16 @@
 #include "parser/render.h"
 
 #include "parser/utf8.h"
+#include "tracespec/spec.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RENDER_MAX_TEXT (1024 * 1024) /* a message or a value's text, at most */
+
+/* --jsonl keeps the exact bytes of every lossy field, as the tree does. */
+_Static_assert(RENDER_MAX_LOSSY >= SPEC_MAX_VALUES + 2, "RENDER_MAX_LOSSY below the fields an event can have");
 
 /* ---- conversions ---------------------------------------------------------- */
 

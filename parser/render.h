@@ -56,7 +56,7 @@ json_t *render_event_json(const struct scan_event *ev, int64_t mono_to_wall_ns);
  * path for streaming. scratch is a work buffer the caller keeps between
  * calls. Returns 0, or the error of out or scratch, or -ENOMEM when the
  * exact bytes for b64 cannot be kept; out then holds no whole object. */
-#define RENDER_MAX_LOSSY 24
+#define RENDER_MAX_LOSSY 24 /* non-UTF-8 fields of one event: process_name, message, every value */
 int render_event_text(const struct scan_event *ev, int64_t mono_to_wall_ns, struct strbuf *out, struct strbuf *scratch);
 
 #endif /* DIAG_RENDER_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tracespec/dwtypes.h"
 #include "tracespec/etype.h"
 #include "tracespec/ktypes.h"
 
@@ -259,24 +260,55 @@ static void analyse(struct probe_gen *g)
  * sk_dport is a C macro. Expression types (etype.c) catch the rest of what
  * bpftrace refuses: pointers in && or !, members that are not there, ... */
 
-static int check_struct(const char *name, int col, struct spec_error *err)
+/* The binary whose DWARF types come first in bpftrace: a uprobe's; NULL for every other probe. */
+static const char *dwarf_binary(const struct probe_gen *g)
 {
-	char suggest[160], hint[256];
+	return g->lw->kind == LK_UPROBE ? g->lw->path : NULL;
+}
 
+/* struct NAME must be the uprobe binary's (DWARF) or the kernel's (BTF). */
+static int check_struct(const struct probe_gen *g, const char *name, int col, struct spec_error *err)
+{
+	const char *bin = dwarf_binary(g);
+	char suggest[160], hint[256];
+	int dw = bin ? dwtypes_struct_check(bin, name) : -ENODATA;
+
+	if (dw == -ENOMEM) {
+		specerr_set(err, col, NULL, "out of memory reading the debug info of %s", bin);
+		return -ENOMEM;
+	}
+	if (dw == 1 || (dw < 0 && dw != -ENODATA))
+		return 0; /* the binary's, or its DWARF cannot be read: leave it to bpftrace */
 	if (ktypes_struct_check(name, suggest, sizeof(suggest)) != 0)
 		return 0; /* present, or no BTF to ask: leave it to bpftrace */
 	if (suggest[0])
 		snprintf(hint, sizeof(hint), "in BTF it is struct %s", suggest);
+	else if (bin && dw == 0)
+		snprintf(hint, sizeof(hint),
+			 "bpftrace finds a uprobe's structs in the binary's debug info, then in BTF");
+	else if (bin)
+		snprintf(hint, sizeof(hint),
+			 "the binary has no debug info (DWARF): bpftrace knows only kernel structs");
 	else
 		snprintf(hint, sizeof(hint), "kernel types come from BTF; list them with: bpftrace -lv 'struct *'");
-	specerr_set(err, col, hint, "the kernel has no struct '%s'", name);
+	if (bin)
+		specerr_set(err, col, hint, "neither %s nor the kernel has struct '%s'", bin, name);
+	else
+		specerr_set(err, col, hint, "the kernel has no struct '%s'", name);
 	return -EINVAL;
 }
 
+struct cast_check {
+	const struct probe_gen *g;
+	struct spec_error *err;
+};
+
 static int check_cast_node(const struct expr *e, void *ud)
 {
+	struct cast_check *c = ud;
+
 	if (e->kind == EXPR_CAST && e->u.cast.type == ET_STRUCT_PTR)
-		return check_struct(e->u.cast.name, e->col, ud);
+		return check_struct(c->g, e->u.cast.name, e->col, c->err);
 	return 0;
 }
 
@@ -320,17 +352,22 @@ static void leaf_type(void *ud, const struct expr *e, struct ktype *out)
 static int check_types(const struct probe_gen *g, struct spec_error *err)
 {
 	const struct trace_spec *s = g->s;
-	struct etype_ctx ctx = { leaf_type, (void *)g, g->lw->kind != LK_UPROBE && g->lw->kind != LK_USDT };
+	struct etype_ctx ctx = { leaf_type, (void *)g, dwarf_binary(g) };
+	struct cast_check cc = { g, err };
 	struct ktype t;
+	int rc;
 
-	for (int i = 0; ctx.btf && i < s->nparams; i++)
-		if (s->params[i].type == ET_STRUCT_PTR && check_struct(s->params[i].struct_name, 0, err) < 0)
-			return -EINVAL;
+	for (int i = 0; i < s->nparams; i++) {
+		rc = s->params[i].type == ET_STRUCT_PTR ? check_struct(g, s->params[i].struct_name, 0, err) : 0;
+		if (rc < 0)
+			return rc;
+	}
 	for (int i = 0; i < s->nvalues; i++) {
-		if (ctx.btf && expr_walk(s->values[i], check_cast_node, err) != 0)
-			return -EINVAL;
-		if (etype_of(s->values[i], &ctx, &t, err) < 0)
-			return -EINVAL;
+		rc = expr_walk(s->values[i], check_cast_node, &cc);
+		if (rc == 0)
+			rc = etype_of(s->values[i], &ctx, &t, err);
+		if (rc < 0)
+			return rc;
 		if (t.kind == KT_STRUCT || t.kind == KT_ARRAY) {
 			specerr_set(err, s->values[i]->col, "print one of its members",
 				    "a struct or an array cannot be printed");
@@ -339,16 +376,15 @@ static int check_types(const struct probe_gen *g, struct spec_error *err)
 	}
 	if (!s->filter)
 		return 0;
-	if (ctx.btf && expr_walk(s->filter, check_cast_node, err) != 0)
-		return -EINVAL;
-	return etype_check_filter(s->filter, &ctx, err);
+	rc = expr_walk(s->filter, check_cast_node, &cc);
+	return rc < 0 ? rc : etype_check_filter(s->filter, &ctx, err);
 }
 
 /* A pointer printed with an integer conversion (%d, %x, ...): bpftrace
  * prints no pointers, so it goes out as its address, (uint64). */
 static bool value_is_pointer(struct probe_gen *g, const struct expr *e)
 {
-	struct etype_ctx ctx = { leaf_type, g, g->lw->kind != LK_UPROBE && g->lw->kind != LK_USDT };
+	struct etype_ctx ctx = { leaf_type, g, dwarf_binary(g) };
 	struct spec_error ignored;
 	struct ktype t;
 

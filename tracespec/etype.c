@@ -1,6 +1,8 @@
 /* etype.c - expression types, and what bpftrace refuses on them. */
 #include "tracespec/etype.h"
 
+#include "tracespec/dwtypes.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +60,34 @@ static bool not_number(const struct ktype *t)
 	return t->kind == KT_PTR || t->kind == KT_STRING || t->kind == KT_STRUCT || t->kind == KT_ARRAY;
 }
 
+/* Is ctype ("const char *", "unsigned long *") a pointer to a C scalar, with
+ * no struct or typedef (siginfo_t is a struct) behind it? */
+static bool scalar_pointer(const char *ctype)
+{
+	static const char *const words[] = { "const", "volatile", "unsigned", "signed", "char", "short",
+					     "int",   "long",	  "void",     "__user", "u8",	"u16",
+					     "u32",   "u64",	  "s8",	      "s16",	"s32",	"s64",
+					     "__u8",  "__u16",	  "__u32",    "__u64",	"__s8", "__s16",
+					     "__s32", "__s64",	  "size_t",   "bool",	"_Bool" };
+	const char *p = ctype;
+
+	while (*p) {
+		size_t n, i;
+
+		p += strspn(p, " *");
+		n = strcspn(p, " *");
+		if (!n)
+			break;
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i]) == n && strncmp(words[i], p, n) == 0)
+				break;
+		if (i == sizeof(words) / sizeof(words[0]))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 void etype_of_ctype(const char *ctype, bool is_pointer, bool is_string, struct ktype *out)
 {
 	const char *s;
@@ -75,13 +105,21 @@ void etype_of_ctype(const char *ctype, bool is_pointer, bool is_string, struct k
 			n = strcspn(s, " *");
 			if (n < sizeof(out->name))
 				memcpy(out->name, s, n), out->name[n] = '\0';
+		} else if (out->stars == 1 && scalar_pointer(ctype)) {
+			out->plain = true;
 		}
 	} else if (strchr(ctype, '[')) {
 		out->kind = is_string ? KT_STRING : KT_ARRAY;
 	}
 }
 
-/* The member's type: from BTF when the struct is known there. */
+/* Is struct NAME the traced binary's (its DWARF has one), as bpftrace picks in a uprobe? */
+static bool from_dwarf(const struct etype_ctx *ctx, const char *name)
+{
+	return ctx->binary && dwtypes_struct_check(ctx->binary, name) == 1;
+}
+
+/* The member's type: from the binary's DWARF or the kernel's BTF, where the struct is known. */
 static int member(const struct expr *e, const struct ktype *base, const struct etype_ctx *ctx, struct ktype *out,
 		  struct spec_error *err)
 {
@@ -96,16 +134,33 @@ static int member(const struct expr *e, const struct ktype *base, const struct e
 			return refuse(e, base, "used with '->'", "cast it first: ((struct NAME *)arg1)->member", err);
 		if (is_ptr(base) && base->stars > 1)
 			return refuse(e, base, "used with '->'", "dereference it first: (*p)->member", err);
+		if (is_ptr(base) && base->plain) {
+			specerr_set(err, e->col, "cast it first: ((struct NAME *)p)->member",
+				    "'->' needs a pointer to a struct; this one points to a char, an integer or void");
+			return -EINVAL;
+		}
 		if (!is_ptr(base) || !base->name[0])
 			return 0;
 	} else {
 		if (is_ptr(base))
 			return refuse(e, base, "used with '.'", "write '->' for a member through a pointer", err);
+		if (base->kind == KT_INT || base->kind == KT_STRING || base->kind == KT_ARRAY)
+			return refuse(e, base, "used with '.'", "only a struct has members", err);
 		if (base->kind != KT_STRUCT || !base->name[0])
 			return 0;
 	}
-	if (!ctx->btf)
-		return 0;
+	if (base->user) {
+		rc = dwtypes_member_type(ctx->binary, base->name, e->u.member.name, out);
+		if (rc == -ENOMEM) {
+			specerr_set(err, e->col, NULL, "out of memory reading the debug info of %s", ctx->binary);
+			return rc;
+		}
+		if (rc != 0)
+			return 0; /* found, or not to be known from here: leave it to bpftrace */
+		snprintf(hint, sizeof(hint), "struct %s is %s's, from its debug info (DWARF)", base->name, ctx->binary);
+		specerr_set(err, e->col, hint, "struct %s has no member '%s'", base->name, e->u.member.name);
+		return -EINVAL;
+	}
 	rc = ktypes_member_type(base->name, e->u.member.name, out);
 	if (rc != 0)
 		return 0; /* found, or nothing known about the struct: leave it to bpftrace */
@@ -126,6 +181,9 @@ static int unary(const struct expr *e, const struct ktype *a, struct ktype *out,
 		if (a->kind == KT_INT)
 			return refuse(e, a, "dereferenced",
 				      "cast it to a pointer first: *(uint64 *)... is not in the spec language", err);
+		if (a->kind == KT_STRUCT || a->kind == KT_STRING || a->kind == KT_ARRAY)
+			return refuse(e, a, "dereferenced", a->kind == KT_STRUCT ? "use its members: p->member" : NULL,
+				      err);
 		if (is_ptr(a) && a->stars > 1) {
 			*out = *a;
 			out->stars--;
@@ -223,8 +281,8 @@ int etype_of(const struct expr *e, const struct etype_ctx *ctx, struct ktype *ou
 	case EXPR_PARAM:
 		if (ctx->leaf)
 			ctx->leaf(ctx->ud, e, out);
-		if (!ctx->btf && out->kind == KT_PTR)
-			out->name[0] = '\0'; /* a user-space struct: not in the kernel's BTF */
+		if (out->kind == KT_PTR && out->name[0])
+			out->user = from_dwarf(ctx, out->name);
 		return 0;
 	case EXPR_BUILTIN:
 		if (e->u.builtin == EB_COMM) {
@@ -270,8 +328,8 @@ int etype_of(const struct expr *e, const struct etype_ctx *ctx, struct ktype *ou
 		if (e->u.cast.type == ET_STRUCT_PTR) {
 			set(out, KT_PTR);
 			out->stars = e->u.cast.stars > 0 ? e->u.cast.stars : 1;
-			if (ctx->btf)
-				snprintf(out->name, sizeof(out->name), "%s", e->u.cast.name ? e->u.cast.name : "");
+			snprintf(out->name, sizeof(out->name), "%s", e->u.cast.name ? e->u.cast.name : "");
+			out->user = out->name[0] && from_dwarf(ctx, out->name);
 		} else {
 			set(out, KT_INT);
 		}

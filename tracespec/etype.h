@@ -4,8 +4,9 @@
  * -, ~, *, /, %, <<, >>, &, |, ^ or as a ?: result (one that C reads as a
  * truth value, under !, && or || or as a ?: condition, the emitter writes
  * as (p != 0)); a string as a condition; [] on an integer or a string; -> on a
- * struct by value and . on a pointer; a member a struct does not have (at
- * any depth: $task->mm->nosuch). It would say so only when the trace
+ * struct by value or on a pointer to no struct (char *), . on a pointer or on
+ * an integer; * on a struct, a string or an array; a member a struct does not have (at any depth:
+ * $task->mm->nosuch; in a uprobe, of the binary's own structs too). It would say so only when the trace
  * starts. This pass finds them first, with the column and a hint, so every
  * program the code generator emits compiles. Kernel types come from BTF
  * (ktypes.h); the leaves (arguments, fields, parameters) from the caller,
@@ -24,7 +25,10 @@ struct etype_ctx {
 	 * on the probe at hand; KT_UNKNOWN when it cannot be told. */
 	void (*leaf)(void *ud, const struct expr *e, struct ktype *out);
 	void *ud;
-	bool btf; /* struct casts name kernel types (not for uprobes) */
+	/* A uprobe's binary: `struct NAME` is its DWARF's when that has one
+	 * (dwtypes.h), the kernel's BTF's otherwise. NULL for every other probe
+	 * (USDT too): kernel types only. curtask is the kernel's everywhere. */
+	const char *binary;
 };
 
 /* The type of e. Returns 0 with *out filled, or -EINVAL with err filled

@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPR_MAX_DEPTH 64  /* nesting of parentheses and operators */
-#define EXPR_MAX_STR   255 /* bytes in a string literal */
-#define EXPR_MAX_IDENT 63  /* bytes in a member, field or struct name */
-#define NEAR_MAX       32  /* bytes of a token quoted in a message */
+#define EXPR_MAX_DEPTH 64 /* nesting of parentheses and operators */
+#define EXPR_MAX_IDENT 63 /* bytes in a member, field or struct name */
+#define NEAR_MAX       32 /* bytes of a token quoted in a message */
 
 /* ------------------------------------------------------------------------
  * Tokens

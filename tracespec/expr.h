@@ -47,6 +47,8 @@
 #include "tracespec/specerr.h"
 #include "tracespec/strbuf.h"
 
+#define EXPR_MAX_STR 255 /* bytes in a string literal (decoded); a spec's format too */
+
 enum expr_kind {
 	EXPR_INT,     /* u.ival */
 	EXPR_STR,     /* u.str: a string literal (only valid as STRCMP's first operand or

@@ -179,8 +179,9 @@ static int push_str(char ***arr, int *n, int *cap, const char *s, size_t len)
 	return 0;
 }
 
-/* Add the words of a list directive ("vocabulary a b c") to arr. */
-static int add_words(struct loader *l, char *rest, char ***arr, int *n, int *cap, const char *what)
+/* Add the words of a list directive ("vocabulary a b c") to arr; with
+ * pairs, a word may be NAME=COMM (process), both parts non-empty. */
+static int add_words(struct loader *l, char *rest, char ***arr, int *n, int *cap, const char *what, bool pairs)
 {
 	char *w;
 	int rc;
@@ -189,9 +190,12 @@ static int add_words(struct loader *l, char *rest, char ***arr, int *n, int *cap
 		return fail(l, NULL, "%s: no words given", what);
 	while ((w = next_word(&rest))) {
 		size_t len = strlen(w);
+		const char *eq = strchr(w, '=');
 
 		if (len > KB_MAX_WORD)
 			return fail(l, NULL, "%s: '%s' is longer than %d bytes", what, w, KB_MAX_WORD);
+		if (pairs && eq && (eq == w || !eq[1] || strchr(eq + 1, '=')))
+			return fail(l, "write NAME or NAME=COMM", "%s: bad entry '%s'", what, w);
 		rc = push_str(arr, n, cap, w, len);
 		if (rc)
 			return rc;
@@ -551,11 +555,11 @@ static int load_line(struct loader *l, char *line)
 	if (strcmp(w, "threshold") == 0)
 		return parse_weight(l, rest, "threshold", &l->kb->threshold);
 	if (strcmp(w, "vocabulary") == 0)
-		return add_words(l, rest, &l->kb->words, &l->kb->nwords, &l->nwords_cap, w);
+		return add_words(l, rest, &l->kb->words, &l->kb->nwords, &l->nwords_cap, w, false);
 	if (strcmp(w, "process") == 0)
-		return add_words(l, rest, &l->kb->procs, &l->kb->nprocs, &l->nprocs_cap, w);
+		return add_words(l, rest, &l->kb->procs, &l->kb->nprocs, &l->nprocs_cap, w, true);
 	if (strcmp(w, "stopword") == 0)
-		return add_words(l, rest, &l->kb->stopwords, &l->kb->nstopwords, &l->nstop_cap, w);
+		return add_words(l, rest, &l->kb->stopwords, &l->kb->nstopwords, &l->nstop_cap, w, false);
 	if (strcmp(w, "extract") == 0)
 		return top_extract(l, rest);
 	if (strcmp(w, "family") == 0)

@@ -124,6 +124,9 @@ static void describe(struct btf *btf, unsigned type_id, struct ktype *out)
 		}
 		if (t && (btf_is_struct(t) || btf_is_union(t)))
 			snprintf(out->name, sizeof(out->name), "%s", btf__name_by_offset(btf, t->name_off));
+		else if (!t || btf_is_int(t) || btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64 ||
+			 btf_kind(t) == BTF_KIND_FLOAT)
+			out->plain = out->stars == 1; /* void, char, an integer: no members */
 	}
 }
 

@@ -6,6 +6,7 @@
 #ifndef DIAG_KTYPES_H
 #define DIAG_KTYPES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Byte offset of member MEMBER in struct NAME, or -errno (-ENOENT when the
@@ -42,6 +43,8 @@ struct ktype {
 	enum ktype_kind kind;
 	int stars;     /* KT_PTR: levels of indirection */
 	char name[64]; /* KT_PTR to a struct, KT_STRUCT */
+	bool plain;    /* KT_PTR: known to point to no struct or union (char, an integer, void) */
+	bool user;     /* the struct is the traced binary's, from its DWARF (dwtypes.h), not the kernel's */
 };
 
 /* The type of member MEMBER of struct or union NAME (found through

@@ -95,7 +95,8 @@ bool spec_is_kernel(const struct trace_spec *s);
 
 /* Parse trace.py's format string conversions out of fmt (decoded text).
  * Fills convs (at most max) and returns their count, or -EINVAL with err
- * filled for an unknown conversion or a lone '%'; col0 is the column of the
+ * filled for an unknown conversion, a lone '%' or a format longer than
+ * EXPR_MAX_STR bytes; col0 is the column of the
  * format's first character in the spec text. */
 int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int max, struct spec_error *err);
 

@@ -11,9 +11,11 @@
 
 /* ---- names ------------------------------------------------------------ */
 
+#define SPEC_NAME_MAX 128 /* a function, event, category or probe name is shorter */
+
 static bool is_ident(const char *s)
 {
-	if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= SPEC_NAME_MAX)
 		return false;
 	for (s++; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_')
@@ -25,7 +27,7 @@ static bool is_ident(const char *s)
  * (vfs_read.cold, foo.isra.0). */
 static bool is_symbol(const char *s)
 {
-	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= 128)
+	if (!s || !(isalpha((unsigned char)*s) || *s == '_') || strlen(s) >= SPEC_NAME_MAX)
 		return false;
 	for (s++; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
@@ -53,6 +55,12 @@ int spec_parse_format(const char *fmt, int col0, struct spec_conv *convs, int ma
 					     "d",   "u",   "x",	  "c",	"s",  "K",  "U" };
 	int n = 0;
 
+	/* the text parser reads the format as a string literal: a built spec
+	 * (spec_builder) must hold no longer one, or its text would not parse */
+	if (strlen(fmt) > EXPR_MAX_STR) {
+		specerr_set(err, col0, NULL, "the format is longer than %d bytes", EXPR_MAX_STR);
+		return -EINVAL;
+	}
 	for (const char *p = fmt; *p; p++) {
 		size_t i;
 

@@ -11,6 +11,7 @@
 
 #include "tracespec/codegen.h"
 #include "tracespec/editdist.h"
+#include "tracespec/dwtypes.h"
 #include "tracespec/ktypes.h"
 #include "tracespec/spec.h"
 
@@ -46,11 +47,14 @@ static bool is_word_byte(unsigned char c)
 	return isalnum(c) || c == '_' || c == '-' || c >= 0x80;
 }
 
-/* True when needle occurs in hay as a whole word (hay and needle lowercase). */
+/* Where needle occurs in hay as a whole word (hay and needle lowercase);
+ * NULL when it does not, or needle is empty. */
 static const char *find_word(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
 
+	if (n == 0)
+		return NULL; /* strstr would find "" everywhere, past the end too */
 	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
 		if ((p == hay || !is_word_byte((unsigned char)p[-1])) && !is_word_byte((unsigned char)p[n]))
 			return p;
@@ -806,6 +810,7 @@ int suggest_query(const struct kb *kb, const char *text, const struct lower_env 
 	rc = answer(&q, env, max);
 out:
 	ktypes_release();
+	dwtypes_release();
 	free(q.lower);
 	free(q.fixed);
 	pcre2_match_data_free(q.md);

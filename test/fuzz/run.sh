@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# run.sh SECONDS [BUILD_DIR] - build and run the libFuzzer targets, each for
-# SECONDS: fuzz_spec.c (the spec parser and code generator, the steps below),
-# fuzz_config.c (the agent.conf loader and its print fixed point) and
-# fuzz_jobs.c (the job decoder), the last two seeded from test/fuzz/seeds/.
-# FUZZ_TARGETS="spec config jobs" picks which.
+# run.sh SECONDS [BUILD_DIR] - build the libFuzzer targets and run each for
+# SECONDS on its corpus. FUZZ_TARGETS="spec scan config jobs kb" (the
+# default: all five) picks which:
+#   spec    fuzz_spec.c: the spec parser, its print fixed point, lowering and
+#           the code generator; a sample of the programs it generated is
+#           compiled with `bpftrace --emit-elf` afterwards
+#   scan    fuzz_scan.c: bpftrace's JSON-lines output through the scanner,
+#           both event renderers and the statistics
+#   config  fuzz_config.c: the agent.conf loader and its print fixed point
+#   jobs    fuzz_jobs.c: the job batch decoder
+#   kb      fuzz_kb.c: the suggestion knowledge base loader, and queries
 #
-#   1. builds BUILD_DIR/fuzz_spec with clang's libFuzzer + ASan + UBSan (every
-#      library source compiled with the target), installing clang's fuzzer
-#      runtime with apt-get when it is missing (root only);
-#   2. seeds BUILD_DIR/corpus-spec (kept across runs) from the test data;
-#   3. fuzzes for SECONDS with test/fuzz/spec.dict, saving generated programs
-#      to BUILD_DIR/programs (DIAG_FUZZ_PROGRAMS);
-#   4. compiles up to 50 of those programs with `bpftrace --emit-elf`.
+# Steps:
+#   1. clang and its fuzzer runtime: installed with apt-get when missing
+#      (root, or passwordless sudo);
+#   2. the targets, built by the Makefile (make LIBFUZZER=1) with clang,
+#      libFuzzer, ASan and UBSan into BUILD_DIR/fuzz/ (default
+#      build/libfuzzer; every library object instrumented too);
+#   3. each target's corpus, BUILD_DIR/corpus-NAME (kept across runs and
+#      minimised after each), seeded from the test data (spec:
+#      seed_corpus.sh; the others: test/fuzz/seeds/NAME/) and from the kept
+#      findings (test/fuzz/findings/NAME/);
+#   4. each target for SECONDS with its dictionary (test/fuzz/NAME.dict, the
+#      scanner's bpftrace.dict), its log in BUILD_DIR/fuzz-NAME.log;
+#   5. spec: the minimised corpus replayed once more to write every program
+#      it generates to BUILD_DIR/programs, and FUZZ_COMPILE of them (default
+#      50; "all") compiled with bpftrace --emit-elf.
 #
-# Exits non-zero on a crash, leak, timeout, out-of-memory, fixed-point
-# violation or a program bpftrace cannot compile. Crash inputs are left in
-# BUILD_DIR (crash-*, leak-*, timeout-*, oom-*); the full libFuzzer log is
-# BUILD_DIR/fuzz.log. Works without a terminal (CI).
+# Exits non-zero on any crash, leak, timeout, out-of-memory, property
+# violation (each target's own checks) or program bpftrace cannot compile.
+# The input that did it is left as BUILD_DIR/NAME-crash-* (leak-, timeout-,
+# oom-); replay it with BUILD_DIR/fuzz/fuzz_NAME FILE, or build/fuzz/fuzz_NAME
+# FILE (gcc, make tests-bin). Works without a terminal (CI).
 set -uo pipefail
 
 usage() { echo "usage: test/fuzz/run.sh SECONDS [BUILD_DIR]" >&2; exit 2; }
@@ -25,9 +40,13 @@ secs=$1
 case $secs in '' | *[!0-9]*) usage ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
-build=${2:-build/fuzz}
+build=${2:-build/libfuzzer}
 mkdir -p "$build" || exit 2
 build=$(cd "$build" && pwd)
+targets=${FUZZ_TARGETS:-spec scan config jobs kb}
+for t in $targets; do
+	case $t in spec | scan | config | jobs | kb) ;; *) echo "fuzz: unknown target '$t' (spec, scan, config, jobs, kb)" >&2; exit 2 ;; esac
+done
 
 die() { echo "fuzz: $*" >&2; exit 2; }
 as_root() {
@@ -68,135 +87,97 @@ if ! fuzzer_links; then
 fi
 
 # ---- build ---------------------------------------------------------------------
-version=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' Makefile | head -n1)
-[ -n "$version" ] || die "no VERSION in Makefile"
-pkgs=$(sed -n 's/^PKGS[[:space:]]*:=[[:space:]]*//p' Makefile | head -n1)
-pkgs=${pkgs:-libcurl jansson libpcre2-8 libbpf libelf}
-# shellcheck disable=SC2086
-pkg_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config cannot find: $pkgs (make deps)"
-# shellcheck disable=SC2086
-pkg_libs=$(pkg-config --libs $pkgs) || die "pkg-config cannot find: $pkgs (make deps)"
-shopt -s nullglob
-srcs=()
-for f in tracespec/*.c parser/*.c agent/*.c; do
-	[ "$f" = agent/main.c ] || srcs+=("$f")
-done
-shopt -u nullglob
-# build_target NAME: $build/fuzz_NAME from test/fuzz/fuzz_NAME.c and every library source.
-build_target() {
-	local bin=$build/fuzz_$1 stale=1
-	if [ -x "$bin" ] && [ -z "$(find "${srcs[@]}" "test/fuzz/fuzz_$1.c" test/fuzz/run.sh tracespec agent parser Makefile \
-		-newer "$bin" \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name run.sh \) 2>/dev/null | head -n1)" ]; then
-		stale=0
-	fi
-	[ $stale = 1 ] || return 0
-	echo "fuzz: building $bin (${#srcs[@]} library sources)"
-	# shellcheck disable=SC2086
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -DDIAG_VERSION="\"$version\"" -I. $pkg_cflags \
-		-o "$bin.tmp" "test/fuzz/fuzz_$1.c" "${srcs[@]}" $pkg_libs || die "build of fuzz_$1 failed"
-	mv -f "$bin.tmp" "$bin"
-}
+# The Makefile builds the library and the targets; -fsanitize=fuzzer-no-link
+# instruments every object for coverage, LIBFUZZER=1 links libFuzzer's main.
+bins=()
+for t in $targets; do bins+=("$build/fuzz/fuzz_$t"); done
+echo "fuzz: building ${bins[*]#"$root/"}"
+make --no-print-directory -j"$(nproc)" BUILD="$build" CC=clang SAN=1 LIBFUZZER=1 \
+	CFLAGS='-g -O1 -fsanitize=fuzzer-no-link' "${bins[@]}" || die "the build failed"
 
-# fuzz_other NAME: run a target seeded from test/fuzz/seeds/NAME; 0 when it found nothing.
-fuzz_other() {
-	local corpus=$build/corpus-$1 log=$build/fuzz-$1.log rc
-	build_target "$1"
-	mkdir -p "$corpus"
-	cp test/fuzz/seeds/"$1"/* "$corpus"/
-	echo "fuzz: $1: running for ${secs}s; log in $log"
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1} \
-	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-		"$build/fuzz_$1" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -max_total_time="$secs" \
-		-print_final_stats=1 -artifact_prefix="$build/$1-" "$corpus" </dev/null >"$log" 2>&1
-	rc=$?
-	echo "fuzz: $1: $(sed -n 's/^stat::number_of_executed_units:[[:space:]]*//p' "$log" | tail -n1) executions," \
-		"cov $(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2), exit $rc"
-	if [ $rc != 0 ]; then
-		echo "fuzz: FAILED: fuzz_$1 exited with $rc; the input is in $build/ ($1-crash-*)" >&2
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|fixed-point violation|accepted trace)' "$log" >&2
-	fi
-	return $rc
-}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fpid=
+trap '[ -n "$fpid" ] && kill "$fpid" 2>/dev/null; exit 130' INT TERM
 
-targets=${FUZZ_TARGETS:-spec config jobs}
-other_fail=0
-for t in $targets; do
-	case $t in
-	spec) ;;
-	config | jobs) fuzz_other "$t" || other_fail=1 ;;
-	*) die "unknown fuzz target '$t' (spec, config, jobs)" ;;
-	esac
-done
-case " $targets " in *" spec "*) ;; *) exit $other_fail ;; esac
-bin=$build/fuzz_spec
-build_target spec
-
-# ---- corpus --------------------------------------------------------------------
-corpus=$build/corpus-spec
-programs=$build/programs
-log=$build/fuzz.log
-mkdir -p "$corpus"
-rm -rf "$programs" && mkdir -p "$programs"
-# Seeds are named by SHA-1 as libFuzzer names its corpus files: the merge is a copy.
-test/fuzz/seed_corpus.sh "$corpus" || die "seeding the corpus failed"
-
-# ---- fuzz ----------------------------------------------------------------------
-echo "fuzz: running for ${secs}s; log in $log"
-DIAG_FUZZ_PROGRAMS=$programs \
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-	"$bin" -dict=test/fuzz/spec.dict -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-	-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$build/" \
-	"$corpus" </dev/null >"$log" 2>&1 &
-fpid=$!
-trap 'kill "$fpid" 2>/dev/null; exit 130' INT TERM
-# Progress without the per-input NEW/REDUCE lines and the recommended
-# dictionary (the log has everything).
-tail -n +1 --pid=$fpid -f "$log" 2>/dev/null |
-	grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE)[[:space:]]|^".*" # Uses: [0-9]+$'
-wait $fpid
-frc=$?
-trap - INT TERM
-
-# Minimise the corpus for the next run: libFuzzer keeps the files of loaded
-# units it has since reduced, so the directory only grows otherwise.
-fuzz_corp=$(grep -o 'corp: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
-if [ $frc = 0 ]; then
-	rm -rf "$corpus.min" && mkdir -p "$corpus.min"
-	if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
-		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-		"$bin" -merge=1 -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$build/" \
-		"$corpus.min" "$corpus" </dev/null >"$build/merge.log" 2>&1; then
-		rm -rf "$corpus" && mv "$corpus.min" "$corpus"
-	else
-		echo "fuzz: minimising the corpus failed (see $build/merge.log); kept it as it was" >&2
-		rm -rf "$corpus.min"
-	fi
-fi
-
-final_stat() { sed -n "s/^stat::$1:[[:space:]]*//p" "$log" | tail -n1; }
-execs=$(final_stat number_of_executed_units)
-eps=$(final_stat average_exec_per_sec)
-cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
-ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
-ncorpus=$(find "$corpus" -type f | wc -l)
+# ---- one target ------------------------------------------------------------------
+summaries=()
 fail=0
-if [ $frc != 0 ]; then
-	fail=1
-	echo "fuzz: FAILED: the fuzzer exited with $frc; the input is in $build/ (see the log above)" >&2
-	grep -E '^(==[0-9]+==ERROR|SUMMARY|fixed-point violation|artifact_prefix|Test unit written)' "$log" >&2
-fi
+final_stat() { sed -n "s/^stat::$2:[[:space:]]*//p" "$1" | tail -n1; }
+# fuzz_one NAME: seed, fuzz for $secs, minimise the corpus; 0 when nothing was found.
+fuzz_one() {
+	local name=$1 bin=$build/fuzz/fuzz_$1 corpus=$build/corpus-$1 log=$build/fuzz-$1.log
+	local dict=test/fuzz/$1.dict maxlen=8192 frc opts=()
 
-# ---- compile a sample of the generated programs with bpftrace -------------------
-nprog=$(find "$programs" -name '*.bt' | wc -l)
-compiled=0 failed=0 host=0
-if ! command -v bpftrace >/dev/null; then
-	echo "fuzz: bpftrace not installed: the $nprog generated programs are not compiled" >&2
-else
+	[ "$name" = scan ] && dict=test/fuzz/bpftrace.dict
+	[ "$name" = spec ] && maxlen=4096
+	[ -f "$dict" ] && opts+=("-dict=$dict")
+	mkdir -p "$corpus"
+	# Seeds are copied in whole; libFuzzer names its own files by SHA-1.
+	if [ "$name" = spec ]; then
+		test/fuzz/seed_corpus.sh "$corpus" >/dev/null || die "seeding the spec corpus failed"
+	else
+		cp test/fuzz/seeds/"$name"/* "$corpus"/ || die "no seeds in test/fuzz/seeds/$name"
+	fi
+	if [ -d "test/fuzz/findings/$name" ]; then
+		find "test/fuzz/findings/$name" -type f ! -name '*.md' -exec cp {} "$corpus"/ \;
+	fi
+	echo "fuzz: $name: running for ${secs}s on $(find "$corpus" -type f | wc -l) files; log in $log"
+	"$bin" "${opts[@]}" -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 -max_total_time="$secs" \
+		-print_final_stats=1 -artifact_prefix="$build/$name-" "$corpus" </dev/null >"$log" 2>&1 &
+	fpid=$!
+	# Progress without the per-input NEW/REDUCE lines and the recommended
+	# dictionary (the log has everything).
+	tail -n +1 --pid=$fpid -f "$log" 2>/dev/null |
+		grep --line-buffered -E '^#[0-9]+[[:space:]]+(INITED|pulse|DONE)|^(==[0-9]+==ERROR|SUMMARY|.*property violated|fixed-point violation|accepted trace)' |
+		sed -u "s/^/  $name: /"
+	wait $fpid
+	frc=$?
+	fpid=
+
+	# Minimise the corpus for the next run: libFuzzer keeps the files of
+	# units it has since reduced, so the directory only grows otherwise.
+	local units
+	units=$(grep -o 'corp: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+	if [ $frc = 0 ]; then
+		rm -rf "$corpus.min" && mkdir -p "$corpus.min"
+		if "$bin" -merge=1 -max_len=$maxlen -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$build/$name-" \
+			"$corpus.min" "$corpus" </dev/null >"$build/merge-$name.log" 2>&1; then
+			rm -rf "$corpus" && mv "$corpus.min" "$corpus"
+		else
+			echo "fuzz: $name: minimising the corpus failed (see $build/merge-$name.log); kept it as it was" >&2
+			rm -rf "$corpus.min"
+		fi
+	fi
+	summaries+=("$(printf '%-7s %10s %8s %6s %6s %7s %6s  %s' "$name" "$(final_stat "$log" number_of_executed_units)" \
+		"$(final_stat "$log" average_exec_per_sec)" "$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)" \
+		"$(grep -o 'ft: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)" "${units:-?}" \
+		"$(find "$corpus" -type f | wc -l)" "$([ $frc = 0 ] && echo ok || echo "FAILED (exit $frc)")")")
+	if [ $frc != 0 ]; then
+		echo "fuzz: FAILED: fuzz_$name exited with $frc; the input is in $build/ ($name-crash-*, -leak-, -timeout-, -oom-):" >&2
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*property violated|fixed-point violation|accepted trace|artifact_prefix|Test unit written)' "$log" | head -n 20 >&2
+		return 1
+	fi
+	return 0
+}
+
+# ---- spec: compile a sample of the generated programs with bpftrace ----------------
+compile_programs() {
+	local programs=$1 sample=${FUZZ_COMPILE:-50} nprog compiled=0 failed=0 host=0 tmp p
+	rm -rf "$programs" && mkdir -p "$programs"
+	DIAG_FUZZ_PROGRAMS=$programs DIAG_FUZZ_PROGRAMS_MAX=1000000 "$build/fuzz/fuzz_spec" -runs=0 -max_len=4096 \
+		"$build/corpus-spec" </dev/null >"$build/programs.log" 2>&1 || {
+		echo "fuzz: FAILED: replaying the spec corpus for its programs (see $build/programs.log)" >&2
+		return 1
+	}
+	nprog=$(find "$programs" -name '*.bt' | wc -l)
+	if ! command -v bpftrace >/dev/null; then
+		echo "fuzz: spec: bpftrace not installed: the $nprog generated programs are not compiled" >&2
+		return 0
+	fi
 	tmp=$(mktemp -d) || die "mktemp failed"
 	# Errors that only say this host lacks a kernel feature are not findings.
-	host_re='not supported by (this|the|your) kernel|kernel does not support|[Kk]ernel (version|lacks|has no)|BTF (is )?not available|no BTF|vmlinux.*not found|missing kernel'
+	local host_re='not supported by (this|the|your) kernel|kernel does not support|[Kk]ernel (version|lacks|has no)|BTF (is )?not available|no BTF|vmlinux.*not found|missing kernel'
 	while IFS= read -r p; do
 		[ -n "$p" ] || continue
 		compiled=$((compiled + 1))
@@ -205,7 +186,7 @@ else
 		fi
 		if grep -Eq "$host_re" "$tmp/out"; then
 			host=$((host + 1))
-			echo "fuzz: $p: not compiled for want of a kernel feature: $(grep -E "$host_re" "$tmp/out" | head -n1)" >&2
+			echo "fuzz: spec: $p: not compiled for want of a kernel feature: $(grep -E "$host_re" "$tmp/out" | head -n1)" >&2
 			continue
 		fi
 		failed=$((failed + 1))
@@ -213,13 +194,23 @@ else
 		sed 's/^/    /' "$p" >&2
 		echo "  bpftrace says:" >&2
 		grep -v 'RLIMIT_MEMLOCK' "$tmp/out" | sed 's/^/    /' >&2
-	done < <(find "$programs" -name '*.bt' | shuf -n 50)
+	done < <(find "$programs" -name '*.bt' | if [ "$sample" = all ]; then cat; else shuf -n "$sample"; fi)
 	rm -rf "$tmp"
-	[ $failed = 0 ] || fail=1
-fi
+	echo "fuzz: spec: the corpus generates $nprog programs; compiled with bpftrace $compiled, failed $failed (host-only $host)"
+	[ $failed = 0 ]
+}
 
-echo "fuzz: summary: ${execs:-?} executions (${eps:-?}/s) in ${secs}s, cov ${cov:-?} ft ${ft:-?}," \
-	"corpus ${fuzz_corp:-?} units ($ncorpus files kept), programs saved $nprog compiled $compiled failed $failed" \
-	"(host-only $host), fuzzer exit $frc"
-[ $other_fail = 0 ] || fail=1
+# ---- run -------------------------------------------------------------------------
+start=$SECONDS
+for t in $targets; do
+	if fuzz_one "$t"; then
+		[ "$t" = spec ] && { compile_programs "$build/programs" || fail=1; }
+	else
+		fail=1
+	fi
+done
+
+echo "fuzz: summary (${secs}s per target, $((SECONDS - start))s in all):"
+printf '  %-7s %10s %8s %6s %6s %7s %6s  %s\n' target execs exec/s cov ft units files result
+for s in "${summaries[@]}"; do echo "  $s"; done
 exit $fail

@@ -25,6 +25,7 @@
 #include "parser/stats.h"
 #include "test/torture/torture.h"
 #include "tracespec/codegen.h"
+#include "tracespec/dwtypes.h"
 #include "tracespec/kb.h"
 #include "tracespec/ktypes.h"
 #include "tracespec/spec.h"
@@ -126,6 +127,7 @@ out:
 	for (int i = 0; i < n; i++)
 		spec_free(specs[i]);
 	traceopts_release(&t);
+	dwtypes_release(); /* its cache would outlive the run, as compile.c's callers know */
 	return rc;
 }
 

@@ -540,7 +540,8 @@ static void test_server_url(void **state)
 		{ "https://diag.example.com/", "https://diag.example.com", false },
 		{ "https://10.0.0.1:8443", "https://10.0.0.1:8443", false },
 		{ "http://diag.example.com", "http://diag.example.com", true },
-		{ "http://10.0.0.1:8080//", "http://10.0.0.1:8080/", true },
+		{ "http://10.0.0.1:8080//", "http://10.0.0.1:8080", true },
+		{ "https://diag.example.com/api///", "https://diag.example.com/api", false },
 		{ "http://[2001:db8::1]:80", "http://[2001:db8::1]:80", true },
 	};
 

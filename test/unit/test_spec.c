@@ -1398,6 +1398,24 @@ static void test_builder_errors(void **state)
 			   "args->size is only defined");
 	expect_build_error(spec_builder_new((enum spec_type)'x', NULL, "f"), "unknown probe type");
 
+	/* what the text parser refuses, the builder refuses (fuzz_jobs found both) */
+	{
+		char name[160], fmt[300];
+
+		memset(name, 'v', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		expect_build_error(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, name), "syscalls"),
+				   "bad tracepoint");
+		expect_build_error(spec_builder_category(spec_builder_new(SPEC_TRACEPOINT, NULL, "e"), name),
+				   "bad tracepoint");
+		memset(fmt, 'x', sizeof(fmt) - 1);
+		fmt[sizeof(fmt) - 1] = '\0';
+		expect_build_error(spec_builder_format(spec_builder_new(SPEC_ENTRY, "c", "malloc"), fmt),
+				   "the format is longer than 255 bytes");
+		fmt[EXPR_MAX_STR] = '\0';
+		free(build_print(spec_builder_format(spec_builder_new(SPEC_ENTRY, "c", "malloc"), fmt)));
+	}
+
 	/* 17 values */
 	{
 		struct spec_builder *b = spec_builder_format(spec_builder_new(SPEC_ENTRY, NULL, "f"), "%d");

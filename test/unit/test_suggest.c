@@ -84,6 +84,10 @@ static void test_load_errors(void **state)
 		{ "family F!\n", 1, "bad family name 'F!'" },
 		{ FAM "carry maybe\n", 3, "bad carry 'maybe'" },
 		{ "extract \\d+\n", 1, "extract pattern has no pid, name, comm or errno group" },
+		{ "process nginx ==\n", 1, "process: bad entry '=='" },
+		{ "process =nginx\n", 1, "process: bad entry '=nginx'" },
+		{ "process nginx=\n", 1, "process: bad entry 'nginx='" },
+		{ "process a=b=c\n", 1, "process: bad entry 'a=b=c'" },
 		{ "# only a comment\n", 0, "no symptom families" },
 	};
 
