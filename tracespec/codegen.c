@@ -364,8 +364,9 @@ static int check_types(const struct probe_gen *g, struct spec_error *err)
 	}
 	for (int i = 0; i < s->nvalues; i++) {
 		rc = expr_walk(s->values[i], check_cast_node, &cc);
-		if (rc == 0)
-			rc = etype_of(s->values[i], &ctx, &t, err);
+		if (rc != 0)
+			return rc;
+		rc = etype_of(s->values[i], &ctx, &t, err);
 		if (rc < 0)
 			return rc;
 		if (t.kind == KT_STRUCT || t.kind == KT_ARRAY) {

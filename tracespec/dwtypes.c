@@ -105,7 +105,7 @@ static bool type_of(Dwarf_Die *die, Dwarf_Die *out)
 }
 
 /* Through typedefs and qualifiers; false for void. */
-static bool peel(Dwarf_Die *die, Dwarf_Die *out)
+static bool peel(const Dwarf_Die *die, Dwarf_Die *out)
 {
 	Dwarf_Die t = *die;
 
@@ -173,6 +173,7 @@ static void describe(Dwarf_Die *type, struct ktype *out)
 }
 
 /* MEMBER among s's members, or inside its anonymous ones. */
+/* NOLINTNEXTLINE(misc-no-recursion): at most DW_MAX_DEPTH (8) anonymous members deep */
 static bool find_member(Dwarf_Die *s, const char *member, int depth, Dwarf_Die *out)
 {
 	Dwarf_Die m, t;

@@ -17,7 +17,7 @@
 
 #define NQUERY 3 /* items asked of each query */
 
-static void fail(const char *what, const char *detail)
+static void fuzz_fail(const char *what, const char *detail)
 {
 	fprintf(stderr, "kb property violated: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
 	abort();
@@ -36,9 +36,9 @@ static void check_template(const char *tmpl, const struct kb_vars *vars)
 	struct spec_error err;
 
 	if (kb_fill(tmpl, vars, &sb) != 0)
-		fail("a loaded spec template does not fill", tmpl);
+		fuzz_fail("a loaded spec template does not fill", tmpl);
 	if (spec_parse(strbuf_str(&sb), &s, &err) != 0)
-		fail("a loaded spec template does not parse", strbuf_str(&sb));
+		fuzz_fail("a loaded spec template does not parse", strbuf_str(&sb));
 	spec_free(s);
 	strbuf_release(&sb);
 }
@@ -48,32 +48,32 @@ static void check_kb(const struct kb *kb)
 	static const struct kb_vars vars = { 2, "openat" }; /* ENOENT, as the loader checks */
 
 	if (!weight_ok(kb->threshold))
-		fail("threshold out of (0, 1]", NULL);
+		fuzz_fail("threshold out of (0, 1]", NULL);
 	for (int i = 1; i < kb->nwords; i++)
 		if (strcmp(kb->words[i - 1], kb->words[i]) >= 0)
-			fail("the vocabulary is not sorted and unique", kb->words[i]);
+			fuzz_fail("the vocabulary is not sorted and unique", kb->words[i]);
 	for (int i = 0; i < kb->nwords; i++)
 		if (!kb_has_word(kb, kb->words[i], strlen(kb->words[i])))
-			fail("kb_has_word misses a vocabulary word", kb->words[i]);
+			fuzz_fail("kb_has_word misses a vocabulary word", kb->words[i]);
 	for (int i = 0; i < kb->nextract; i++)
 		if (!kb->extract[i].re)
-			fail("an extract pattern is not compiled", NULL);
+			fuzz_fail("an extract pattern is not compiled", NULL);
 	for (int i = 0; i < kb->nfam; i++) {
 		const struct kb_family *f = &kb->fam[i];
 
 		if (!f->id || !f->id[0] || !f->title)
-			fail("a family without an id or a title", f->id);
+			fuzz_fail("a family without an id or a title", f->id);
 		for (int j = 0; j < i; j++)
 			if (strcmp(kb->fam[j].id, f->id) == 0)
-				fail("two families with one id", f->id);
+				fuzz_fail("two families with one id", f->id);
 		if (f->nsugg < 1 || f->nerrnos > KB_MAX_ERRNOS)
-			fail("a family without suggestions, or too many errnos", f->id);
+			fuzz_fail("a family without suggestions, or too many errnos", f->id);
 		for (int j = 0; j < f->npatterns; j++)
 			if (!f->patterns[j].re || !weight_ok(f->patterns[j].weight))
-				fail("a pattern not compiled, or its weight out of (0, 1]", f->id);
+				fuzz_fail("a pattern not compiled, or its weight out of (0, 1]", f->id);
 		for (int j = 0; j < f->nsugg; j++) {
 			if (!weight_ok(f->sugg[j].factor) || !f->sugg[j].reason)
-				fail("a suggestion's factor out of (0, 1], or no reason", f->sugg[j].spec);
+				fuzz_fail("a suggestion's factor out of (0, 1], or no reason", f->sugg[j].spec);
 			check_template(f->sugg[j].spec, &vars);
 			for (int k = 0; k < f->sugg[j].ninstead; k++)
 				check_template(f->sugg[j].instead[k], &vars);
@@ -94,23 +94,23 @@ static void check_query(const struct kb *kb, const char *text)
 
 	if (suggest_query(kb, text, &env, NQUERY, &r, err, sizeof(err)) != 0) {
 		if (!err[0])
-			fail("suggest_query failed without a message", text);
+			fuzz_fail("suggest_query failed without a message", text);
 		return;
 	}
 	if (r.nitems > NQUERY)
-		fail("more suggestions than asked for", text);
+		fuzz_fail("more suggestions than asked for", text);
 	for (int i = 0; i < r.nitems; i++) {
 		struct trace_spec *s = NULL;
 		struct spec_error se;
 
 		if (!r.items[i].spec || spec_parse(r.items[i].spec, &s, &se) != 0)
-			fail("a suggested spec does not parse", r.items[i].spec);
+			fuzz_fail("a suggested spec does not parse", r.items[i].spec);
 		spec_free(s);
 		if (r.items[i].score < 0 || r.items[i].score > 1 || (i && r.items[i].score > r.items[i - 1].score))
-			fail("scores out of [0, 1] or not best first", r.items[i].spec);
+			fuzz_fail("scores out of [0, 1] or not best first", r.items[i].spec);
 		strbuf_reset(&cmd);
 		if (suggest_command(&r.items[i], &cmd) != 0)
-			fail("suggest_command failed", r.items[i].spec);
+			fuzz_fail("suggest_command failed", r.items[i].spec);
 	}
 	strbuf_release(&cmd);
 	suggest_release(&r);
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lines += data[i] == '\n';
 	if (rc != 0) {
 		if (kb || !err.msg[0] || err.line < 0 || err.line > lines)
-			fail("a refusal without a message, or with a line outside the text", err.msg);
+			fuzz_fail("a refusal without a message, or with a line outside the text", err.msg);
 		if (getenv("DIAG_FUZZ_VERBOSE"))
 			fprintf(stderr, "kb: refused: line %d: %s\n", err.line, err.msg);
 		return 0;

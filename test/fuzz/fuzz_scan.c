@@ -42,7 +42,7 @@ static void release_types(void)
 #define WALL_NS	 1700000000000000000LL /* mono_to_wall_ns: a 2023 wall clock */
 #define MAX_SPEC 4		       /* specs on the first line */
 
-static void fail(const char *what, const char *a, size_t alen, const char *b)
+static void fuzz_fail(const char *what, const char *a, size_t alen, const char *b)
 {
 	fprintf(stderr, "scan property violated: %s\n  line/text: %.*s\n  other:     %s\n", what, (int)alen, a ? a : "",
 		b ? b : "");
@@ -150,7 +150,7 @@ static void mix_json(struct pass *p, const char *tag, json_t *j)
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 	if (!s)
-		fail("a scanned JSON value does not dump", tag, strlen(tag), NULL);
+		fuzz_fail("a scanned JSON value does not dump", tag, strlen(tag), NULL);
 	p->digest = fnv(fnv(p->digest, tag, strlen(tag) + 1), s, strlen(s));
 	free(s);
 }
@@ -163,18 +163,18 @@ static void check_event(struct pass *p, const struct scan_event *ev)
 
 	tree = render_event_json(ev, WALL_NS);
 	if (!tree)
-		fail("render_event_json returned NULL", p->text.buf, p->text.len, NULL);
+		fuzz_fail("render_event_json returned NULL", p->text.buf, p->text.len, NULL);
 	dump = json_dumps(tree, JSON_COMPACT);
 	if (!dump)
-		fail("the event tree does not dump", p->text.buf, p->text.len, NULL);
+		fuzz_fail("the event tree does not dump", p->text.buf, p->text.len, NULL);
 	back = json_loads(dump, JSON_ALLOW_NUL, &jerr);
 	if (!back || !json_equal(back, tree))
-		fail("the dumped event tree does not load back equal", dump, strlen(dump), jerr.text);
+		fuzz_fail("the dumped event tree does not load back equal", dump, strlen(dump), jerr.text);
 	fromtext = json_loadb(p->text.buf, p->text.len, JSON_ALLOW_NUL, &jerr);
 	if (!fromtext)
-		fail("render_event_text is not valid JSON", p->text.buf, p->text.len, jerr.text);
+		fuzz_fail("render_event_text is not valid JSON", p->text.buf, p->text.len, jerr.text);
 	if (!json_equal(fromtext, tree))
-		fail("render_event_text and render_event_json differ", p->text.buf, p->text.len, dump);
+		fuzz_fail("render_event_text and render_event_json differ", p->text.buf, p->text.len, dump);
 	json_decref(fromtext);
 	json_decref(back);
 	json_decref(tree);
@@ -186,11 +186,11 @@ static void on_event(void *ud, const struct scan_event *ev)
 	struct pass *p = ud;
 
 	if (ev->probe < 0 || ev->probe >= p->l->nprobes || ev->lp != &p->l->probes[ev->probe])
-		fail("an event of no probe", NULL, 0, NULL);
+		fuzz_fail("an event of no probe", NULL, 0, NULL);
 	p->nevents++;
 	strbuf_reset(&p->text);
 	if (render_event_text(ev, WALL_NS, &p->text, &p->scratch) != 0)
-		fail("render_event_text failed", p->text.buf, p->text.len, NULL);
+		fuzz_fail("render_event_text failed", p->text.buf, p->text.len, NULL);
 	p->digest = fnv(p->digest, p->text.buf, p->text.len + 1);
 	if (!p->check)
 		return;
@@ -333,7 +333,6 @@ struct line_check {
 	const char *line;
 	size_t len;
 	bool plain;
-	json_t *tuple; /* data of the line, when jansson reads it without duplicate keys */
 };
 
 static struct line_check *cur_line;
@@ -349,7 +348,7 @@ static void check_line(const struct scan_event *ev, bool marker)
 		return;
 	root = json_loadb(lc->line, lc->len, JSON_ALLOW_NUL, &jerr);
 	if (!root)
-		fail("the scanner took a line that is not JSON", lc->line, lc->len, jerr.text);
+		fuzz_fail("the scanner took a line that is not JSON", lc->line, lc->len, jerr.text);
 	json_decref(root);
 	root = json_loadb(lc->line, lc->len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
@@ -357,22 +356,22 @@ static void check_line(const struct scan_event *ev, bool marker)
 	data = json_object_get(root, "data");
 	if (!json_is_object(root) || !json_is_array(data) || !json_is_string(json_object_get(root, "type")) ||
 	    strcmp(json_string_value(json_object_get(root, "type")), "value") != 0)
-		fail("the scanner took a line that is not a value line", lc->line, lc->len, NULL);
+		fuzz_fail("the scanner took a line that is not a value line", lc->line, lc->len, NULL);
 	if (marker) {
 		if (json_array_size(data) != 2 || !json_is_string(json_array_get(data, 0)))
-			fail("the attach marker is not [\"attached\", N]", lc->line, lc->len, NULL);
+			fuzz_fail("the attach marker is not [\"attached\", N]", lc->line, lc->len, NULL);
 	} else {
 		const struct layout_probe *lp = ev->lp;
 		json_t *comm = json_array_get(data, LH_COMM);
 
 		if (json_array_size(data) != (size_t)(LAYOUT_HEADER + lp->ncols))
-			fail("the tuple has another number of columns", lc->line, lc->len, NULL);
+			fuzz_fail("the tuple has another number of columns", lc->line, lc->len, NULL);
 		if (json_is_string(comm) && (json_string_length(comm) != ev->comm_len ||
 					     memcmp(json_string_value(comm), ev->comm, ev->comm_len) != 0))
-			fail("the comm differs from jansson's", lc->line, lc->len, NULL);
+			fuzz_fail("the comm differs from jansson's", lc->line, lc->len, NULL);
 		if (json_is_integer(json_array_get(data, LH_PID)) &&
 		    json_integer_value(json_array_get(data, LH_PID)) != ev->pid)
-			fail("the pid differs from jansson's", lc->line, lc->len, NULL);
+			fuzz_fail("the pid differs from jansson's", lc->line, lc->len, NULL);
 		for (int j = 0; j < lp->ncols; j++) {
 			json_t *col = json_array_get(data, LAYOUT_HEADER + j);
 			const struct scan_value *v;
@@ -384,7 +383,7 @@ static void check_line(const struct scan_event *ev, bool marker)
 			if (v->kind == SV_INT && json_is_string(col))
 				continue;
 			if (!same_value(col, v))
-				fail("a column differs from jansson's", lc->line, lc->len, NULL);
+				fuzz_fail("a column differs from jansson's", lc->line, lc->len, NULL);
 		}
 	}
 	json_decref(root);
@@ -411,13 +410,13 @@ static void check_stats(struct pass *p, const struct scan_stats *ss)
 	char *s;
 
 	if (!j)
-		fail("stats_json returned NULL", NULL, 0, NULL);
+		fuzz_fail("stats_json returned NULL", NULL, 0, NULL);
 	s = json_dumps(j, JSON_COMPACT);
 	if (!s)
-		fail("the statistics do not dump", NULL, 0, NULL);
+		fuzz_fail("the statistics do not dump", NULL, 0, NULL);
 	back = json_loads(s, JSON_ALLOW_NUL, &jerr);
 	if (!back || !json_equal(back, j))
-		fail("the statistics do not load back equal", s, strlen(s), jerr.text);
+		fuzz_fail("the statistics do not load back equal", s, strlen(s), jerr.text);
 	json_decref(back);
 	json_decref(j);
 	free(s);
@@ -450,7 +449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (const char *p = body; p < end;) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
-		struct line_check lc = { p, (size_t)((e ? e : end) - p), false, NULL };
+		struct line_check lc = { p, (size_t)((e ? e : end) - p), false };
 
 		lc.plain = plain_json(lc.line, lc.len);
 		cur_line = &lc;
@@ -474,12 +473,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct scan_stats *x = scan_stats(s1), *y = scan_stats(s2);
 
 		if (x->events != a.nevents || x->events > x->lines || x->malformed > x->lines)
-			fail("the scanner's counts do not add up", NULL, 0, NULL);
+			fuzz_fail("the scanner's counts do not add up", NULL, 0, NULL);
 		if (a.digest != b.digest || a.nevents != b.nevents || a.nmarks != b.nmarks || a.nmaps != b.nmaps ||
 		    a.nother != b.nother || a.nlost != b.nlost || x->lines != y->lines || x->events != y->events ||
 		    x->malformed != y->malformed || x->lost != y->lost || x->attached_probes != y->attached_probes)
-			fail("fed in pieces, the output scans differently than line by line", body,
-			     (size_t)(end - body), NULL);
+			fuzz_fail("fed in pieces, the output scans differently than line by line", body,
+				  (size_t)(end - body), NULL);
 		check_stats(&a, x);
 		if (getenv("DIAG_FUZZ_VERBOSE"))
 			fprintf(stderr,
