@@ -4,15 +4,52 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DW_MAX_DEPTH 8 /* anonymous members nested in anonymous members */
 
+/*
+ * A separate debug file for a binary without DWARF, looked for on this host
+ * only: by build ID under /usr/lib/debug/.build-id (Debian's -dbgsym and -dbg
+ * packages), then by its .gnu_debuglink name next to it, in .debug/ beside it
+ * and under /usr/lib/debug (gdb's places). dwfl_standard_find_debuginfo does
+ * the same, then asks debuginfod: that dlopens libdebuginfod and libcurl and,
+ * with DEBUGINFOD_URLS set, downloads from the network while a spec is checked.
+ * A root agent makes no such request; dwfl checks the build ID of what we find.
+ */
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+				const char *file_name, const char *debuglink, GElf_Word crc, char **found)
+{
+	static const char *const places[] = { "%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s" };
+	char path[PATH_MAX];
+	const char *slash;
+	size_t i;
+	int fd;
+
+	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink, crc, found);
+	if (fd >= 0 || !debuglink || !file_name || !(slash = strrchr(file_name, '/')))
+		return fd;
+	for (i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		int n = snprintf(path, sizeof(path), places[i], (int)(slash - file_name), file_name, debuglink);
+
+		if (n < 0 || (size_t)n >= sizeof(path) || strcmp(path, file_name) == 0)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*found = strdup(path); /* dwfl frees it; NULL only names the file less */
+			return fd;
+		}
+	}
+	return -1;
+}
+
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo, /* the binary, or /usr/lib/debug/... */
+	.find_debuginfo = find_local_debuginfo,
 	.debuginfo_path = NULL,
 };
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,12 +155,71 @@ static void test_uprobe_structs(void **state)
 	}
 }
 
+/* Run a shell command built from fmt; its exit status. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[4 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Is a library whose path contains name mapped into this process? */
+static bool mapped(const char *name)
+{
+	char line[PATH_MAX + 128];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A stripped binary finds its DWARF in a separate file by .gnu_debuglink, next
+ * to it or in .debug/ beside it; without one it has none, and looking never
+ * loads libdebuginfod (whose client would download debug info).
+ */
+static void test_separate_debug_file(void **state)
+{
+	char dir[] = "/tmp/dwtypes.XXXXXX", bin[PATH_MAX];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(bin, sizeof(bin), "%s/stripped", dir);
+	assert_int_equal(sh("objcopy --only-keep-debug '%s' '%s/stripped.debug' && "
+			    "cd '%s' && objcopy --strip-debug --add-gnu-debuglink=stripped.debug '%s' stripped",
+			    self, dir, dir, self),
+			 0);
+	dwtypes_release();
+	assert_int_equal(dwtypes_struct_check(bin, "dw_sample"), 1);
+
+	assert_int_equal(sh("mkdir '%s/.debug' && mv '%s/stripped.debug' '%s/.debug/'", dir, dir, dir), 0);
+	dwtypes_release();
+	assert_int_equal(dwtypes_struct_check(bin, "dw_sample"), 1);
+
+	assert_int_equal(sh("rm '%s/.debug/stripped.debug'", dir), 0);
+	dwtypes_release();
+	assert_int_equal(dwtypes_struct_check(bin, "dw_sample"), -ENODATA);
+	assert_false(mapped("libdebuginfod"));
+
+	dwtypes_release();
+	assert_int_equal(sh("rm -r '%s'", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_struct_check),
 		cmocka_unit_test(test_member_types),
 		cmocka_unit_test(test_uprobe_structs),
+		cmocka_unit_test(test_separate_debug_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
