@@ -322,8 +322,11 @@ struct tracejob *tracejob_start(struct procman *pm, const struct tracejob_spec *
 {
 	struct tracejob *j = job_new(spec, err, size);
 	char strlen_env[48] = "", pages_env[48] = "";
-	char *env[3] = { NULL, NULL, NULL };
-	int nenv = 0;
+	/* bpftrace's libdw would fetch a uprobe binary's debug info from the
+	 * servers DEBUGINFOD_URLS names, while the trace's time runs: types come
+	 * from this host only, as diagagent's own checks find them (dwtypes.c). */
+	char *env[4] = { "DEBUGINFOD_URLS=", NULL, NULL, NULL };
+	int nenv = 1;
 
 	if (!j)
 		return NULL;

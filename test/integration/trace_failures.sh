@@ -96,7 +96,7 @@ failed() {
 # ---- a well-behaved fake: every field exact --------------------------------------
 
 export FAKEBT_LOG="$TMP/good.log"
-fake_trace good good.sh 20 -Z 100 -b 4 -d 5 --json --raw-out "$TMP/good.raw" "$SPEC"
+DEBUGINFOD_URLS=https://debuginfod.invalid fake_trace good good.sh 20 -Z 100 -b 4 -d 5 --json --raw-out "$TMP/good.raw" "$SPEC"
 unset FAKEBT_LOG
 same "good: exit 0" "$rc" 0
 one_json good
@@ -134,6 +134,7 @@ same "good: bpftrace ran as -f json PROGRAM PID" "$(sed -n 's/^arg[12]=//p' "$L"
 same "good: PID is bpftrace's own" "$(sed -n 's/^arg4=//p' "$L")" "$(sed -n 's/^pid=//p' "$L")"
 same "good: -Z 100 gives BPFTRACE_STRLEN=100 to 0.17" "$(sed -n 's/^BPFTRACE_STRLEN=//p' "$L")" 100
 same "good: -b 4 gives BPFTRACE_PERF_RB_PAGES=4" "$(sed -n 's/^BPFTRACE_PERF_RB_PAGES=//p' "$L")" 4
+same "good: bpftrace gets an empty DEBUGINFOD_URLS (no debug info downloads)" "$(sed -n 's/^DEBUGINFOD_URLS=//p' "$L")" ""
 check "good: the result's program is the program bpftrace ran" cmp -s <(jq -j .program "$J") "$TMP/good.log.prog"
 check "good: --raw-out kept bpftrace's output" grep -q '"attached"' "$TMP/good.raw"
 nothing_left good

@@ -31,6 +31,7 @@ if [ -n "${FAKEBT_LOG:-}" ]; then
 		echo "BPFTRACE_STRLEN=${BPFTRACE_STRLEN:-}"
 		echo "BPFTRACE_MAX_STRLEN=${BPFTRACE_MAX_STRLEN:-}"
 		echo "BPFTRACE_PERF_RB_PAGES=${BPFTRACE_PERF_RB_PAGES:-}"
+		echo "DEBUGINFOD_URLS=${DEBUGINFOD_URLS-(unset)}"
 	} >"$FAKEBT_LOG"
 	[ -n "${3:-}" ] && [ -f "$3" ] && cp "$3" "$FAKEBT_LOG.prog"
 fi
