@@ -186,14 +186,16 @@ asan: deps
 # suites repeat code the golden suite covers, the truth tests' storms are
 # millions of events. make asan runs them all. The torture test fails every
 # 4th allocation there (2 minutes for all of them; make torture and make asan
-# fail each one).
+# fail each one). Suites with a table of cases run every 4th there
+# (test/lib.sh's sampled): each diagagent start takes seconds under valgrind.
 VALGRIND_SKIP ?= spec_tracepy trace_truth
 VALGRIND_TORTURE_STRIDE ?= 4
+VALGRIND_WRAP_STRIDE ?= 4
 valgrind: deps
 	$(Q)scripts/deps valgrind
 	$(Q)$(MAKE) --no-print-directory BUILD=build/vg CFLAGS='-O0 -g' tests-bin
 	$(Q)scripts/setup-host
-	$(Q)BUILD=build/vg SKIP='$(VALGRIND_SKIP)' TORTURE_STRIDE=$(VALGRIND_TORTURE_STRIDE) WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
+	$(Q)BUILD=build/vg SKIP='$(VALGRIND_SKIP)' TORTURE_STRIDE=$(VALGRIND_TORTURE_STRIDE) WRAP_STRIDE=$(VALGRIND_WRAP_STRIDE) WRAP='valgrind -q --suppressions=$(CURDIR)/test/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99' test/run
 
 # Every allocation on the spec, scanner, config, job and knowledge-base paths
 # failed in turn, with a line of figures per path (make test runs it too).

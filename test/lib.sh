@@ -36,6 +36,16 @@ skip() {
 
 diag() { $WRAP "$DIAG" "$@"; }
 
+# sampled: under a wrapper (valgrind: each diagagent start takes seconds) true
+# for the 1st, then every WRAP_STRIDE-th (4) call; true for every call
+# otherwise. For a table of cases: `sampled || continue`; make test and make
+# asan still run them all. Say so in the suite's header.
+sampled_n=0
+sampled() {
+	sampled_n=$((sampled_n + 1))
+	[ -z "$WRAP" ] || [ $(((sampled_n - 1) % ${WRAP_STRIDE:-4})) -eq 0 ]
+}
+
 # capture NAME CMD...: run, leaving stdout in $TMP/NAME.out, stderr in
 # $TMP/NAME.err and the exit code in $rc.
 capture() {
