@@ -5,13 +5,14 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "test/unit/procmaps.h"
 
 #include "tracespec/codegen.h"
 #include "tracespec/dwtypes.h"
@@ -167,20 +168,6 @@ static int sh(const char *fmt, ...)
 	return system(cmd);
 }
 
-/* Is a library whose path contains name mapped into this process? */
-static bool mapped(const char *name)
-{
-	char line[PATH_MAX + 128];
-	bool found = false;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, name) != NULL;
-	fclose(f);
-	return found;
-}
-
 /*
  * A stripped binary finds its DWARF in a separate file by .gnu_debuglink, next
  * to it or in .debug/ beside it; without one it has none, and looking never
@@ -188,7 +175,7 @@ static bool mapped(const char *name)
  */
 static void test_separate_debug_file(void **state)
 {
-	char dir[] = "/tmp/dwtypes.XXXXXX", bin[PATH_MAX];
+	char dir[] = "/tmp/dwtypes.XXXXXX", bin[PATH_MAX], lib[PATH_MAX];
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -207,7 +194,7 @@ static void test_separate_debug_file(void **state)
 	assert_int_equal(sh("rm '%s/.debug/stripped.debug'", dir), 0);
 	dwtypes_release();
 	assert_int_equal(dwtypes_struct_check(bin, "dw_sample"), -ENODATA);
-	assert_false(mapped("libdebuginfod"));
+	assert_false(procmaps_lib((const char *const[]){ "libdebuginfod", NULL }, lib));
 
 	dwtypes_release();
 	assert_int_equal(sh("rm -r '%s'", dir), 0);

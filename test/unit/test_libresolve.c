@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test/unit/procmaps.h"
+
 #include "tracespec/libresolve.h"
 
 /* Two USDT notes of our own, written the way <sys/sdt.h> writes them, so the
@@ -45,38 +47,11 @@ __asm__(SDT_NOTE("diagtest", "probe_one", "-4@%edi") SDT_NOTE("diagtest", "probe
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* The realpath of the first library mapped into this process whose file
- * name starts with prefix ("libc.so", "libc-"). */
-static bool maps_lib(const char *const *prefixes, char *out)
-{
-	char line[PATH_MAX + 256];
-	FILE *fp = fopen("/proc/self/maps", "re");
-	bool found = false;
-
-	assert_non_null(fp);
-	while (!found && fgets(line, sizeof(line), fp)) {
-		char *path = strchr(line, '/');
-		const char *base;
-		size_t i;
-
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		base = strrchr(path, '/') + 1;
-		for (i = 0; prefixes[i] && !found; i++) {
-			if (strncmp(base, prefixes[i], strlen(prefixes[i])) == 0)
-				found = realpath(path, out) != NULL;
-		}
-	}
-	fclose(fp);
-	return found;
-}
-
 static void libc_path(char *out)
 {
 	static const char *const pfx[] = { "libc.so", "libc-2", NULL };
 
-	assert_true(maps_lib(pfx, out));
+	assert_true(procmaps_lib(pfx, out));
 }
 
 /* First line of a shell command's output, newline stripped. */
@@ -255,7 +230,7 @@ static void test_find_elf(void **state)
 	char want[PATH_MAX], got[PATH_MAX];
 
 	(void)state;
-	assert_true(maps_lib(pfx, want));
+	assert_true(procmaps_lib(pfx, want));
 	assert_int_equal(libresolve_find("elf", got, sizeof(got)), 0);
 	assert_string_equal(got, want);
 }
@@ -328,7 +303,7 @@ static void test_find_libdir(void **state)
 	char *slash;
 
 	(void)state;
-	assert_true(maps_lib(pfx, cmocka));
+	assert_true(procmaps_lib(pfx, cmocka));
 	snprintf(link, sizeof(link), "%s", cmocka);
 	slash = strrchr(link, '/');
 	snprintf(slash, sizeof(link) - (size_t)(slash - link), "/libcmockery.so");
